@@ -1,0 +1,1 @@
+"""Pure analyses: response, endpoints, survival, CAR-T kinetics, stopping rules."""

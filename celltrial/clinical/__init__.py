@@ -1,0 +1,1 @@
+"""Pure clinical calculators: units, CTCAE, ASTCT CRS/ICANS, BSA, dosing, ISBT 128."""

@@ -1,0 +1,1 @@
+"""Population prescreening: eligibility rules compiled to ibis over OMOP CDM and FHIR tables."""

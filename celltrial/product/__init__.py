@@ -1,0 +1,1 @@
+"""The cell product: chain of identity and custody, release testing, labels."""

@@ -1,0 +1,1 @@
+"""The trial landscape: registry import, search, trial pages, related trials by similarity."""

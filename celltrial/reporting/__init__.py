@@ -1,0 +1,1 @@
+"""Exports and reports: SDTM, ODM, FHIR, CT.gov results, figures, PDF."""

@@ -1,0 +1,1 @@
+"""Virtual patients and whole-trial simulation through the real services."""

@@ -1,0 +1,1 @@
+"""The study database: sites, users, subjects, consent, visits, CRFs, queries, audit, signatures."""

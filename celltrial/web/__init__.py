@@ -1,0 +1,1 @@
+"""FastAPI app: REST API under /api/v1 and server-rendered pages."""
