@@ -1,0 +1,138 @@
+"""Database plumbing shared by every domain that persists data.
+
+- :class:`Base`: the declarative base of every ORM class (one ``MetaData``, one naming convention).
+- :func:`database_url`: ``CELLTRIAL_DATABASE_URL`` or a SQLite file ``celltrial.db`` in the
+  working directory; PostgreSQL in production (``postgresql+psycopg://...``).
+- :func:`make_engine`: an engine with SQLite set up for a regulated workload (WAL journal,
+  foreign keys on, a busy timeout so concurrent writers wait instead of failing).
+- :func:`unit_of_work`: one session and one transaction per command or request; commit on
+  success, roll back on any error, so a failed service call changes nothing.
+- :func:`upgrade` / :func:`pending_migrations`: Alembic migrations, one branch per domain
+  (``celltrial/migrations/versions``), all upgraded together to ``heads``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from importlib import resources
+from typing import Any
+
+from sqlalchemy import MetaData, create_engine, event
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+
+from celltrial.errors import InvalidInput, ServiceUnavailable
+
+DEFAULT_URL = "sqlite:///celltrial.db"
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    """Declarative base of every celltrial table."""
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def database_url(url: str | None = None) -> str:
+    """The database to use: the argument, else ``CELLTRIAL_DATABASE_URL``, else ``celltrial.db``."""
+    chosen = url or os.environ.get("CELLTRIAL_DATABASE_URL") or DEFAULT_URL
+    if chosen.startswith("postgresql://"):
+        chosen = "postgresql+psycopg://" + chosen.removeprefix("postgresql://")
+    if not chosen.startswith(("sqlite://", "postgresql+psycopg://")):
+        raise InvalidInput(
+            f"'{chosen}' is not a supported database URL (use sqlite:///FILE or postgresql://...)",
+            field="database url",
+        )
+    return chosen
+
+
+def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+def make_engine(url: str | None = None, **options: Any) -> Engine:
+    """An engine for ``url`` (see :func:`database_url`)."""
+    resolved = database_url(url)
+    if resolved.startswith("sqlite"):
+        engine = create_engine(resolved, connect_args={"timeout": 30}, **options)
+        event.listen(engine, "connect", _configure_sqlite)
+        return engine
+    options.setdefault("pool_pre_ping", True)
+    return create_engine(resolved, **options)
+
+
+def session_factory(engine: Engine) -> sessionmaker[Session]:
+    """Sessions bound to ``engine`` that keep loaded objects usable after commit."""
+    return sessionmaker(bind=engine, expire_on_commit=False)
+
+
+@contextmanager
+def unit_of_work(factory: sessionmaker[Session]) -> Iterator[Session]:
+    """One transaction: commit when the block succeeds, roll back when it raises."""
+    session = factory()
+    try:
+        yield session
+        session.commit()
+    except OperationalError as error:
+        session.rollback()
+        raise ServiceUnavailable(
+            f"the database cannot be reached or refused the write: {error.orig}"
+        ) from error
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+def _alembic_config(engine: Engine) -> Any:
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(resources.files("celltrial") / "migrations"))
+    config.attributes["connection_engine"] = engine
+    return config
+
+
+def upgrade(engine: Engine) -> None:
+    """Apply every pending migration of every domain."""
+    from alembic import command
+
+    command.upgrade(_alembic_config(engine), "heads")
+
+
+def pending_migrations(engine: Engine) -> list[str]:
+    """Revisions not yet applied to the database (empty when it is up to date)."""
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    script = ScriptDirectory.from_config(_alembic_config(engine))
+    with engine.connect() as connection:
+        applied = set(MigrationContext.configure(connection).get_current_heads())
+    wanted: list[str] = []
+    for head in script.get_heads():
+        for revision in script.iterate_revisions(head, "base"):
+            if revision.revision in applied:
+                break
+            wanted.append(revision.revision)
+    if applied:
+        applied_ancestors = {
+            rev.revision for head in applied for rev in script.iterate_revisions(head, "base")
+        }
+        wanted = [rev for rev in wanted if rev not in applied_ancestors]
+    return sorted(set(wanted))
