@@ -1,0 +1,1 @@
+"""Subjects: registration at screening, status, enrolment with subject numbers and the cap."""
