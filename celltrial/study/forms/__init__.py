@@ -1,0 +1,1 @@
+"""Case report forms as data: data dictionaries, edit checks, form instances, SDV."""
