@@ -304,6 +304,22 @@ _V5: tuple[TermCriteria, ...] = (
 )
 _CRITERIA: dict[str, dict[str, TermCriteria]] = {"5.0": {c.term.casefold(): c for c in _V5}}
 CTCAE_VERSIONS = tuple(_CRITERIA)
+# Common short names a coordinator types for a CTCAE term.
+_TERM_ALIASES = {
+    "alt": "alanine aminotransferase increased",
+    "ast": "aspartate aminotransferase increased",
+    "alp": "alkaline phosphatase increased",
+    "bilirubin": "blood bilirubin increased",
+    "creatinine": "creatinine increased",
+    "anc": "neutrophil count decreased",
+    "neutropenia": "neutrophil count decreased",
+    "platelets": "platelet count decreased",
+    "thrombocytopenia": "platelet count decreased",
+    "lymphopenia": "lymphocyte count decreased",
+    "wbc decreased": "white blood cell decreased",
+    "hypofibrinogenemia": "fibrinogen decreased",
+    "ldh increased": "blood lactate dehydrogenase increased",
+}
 
 
 class LabGrade(BaseModel):
@@ -393,6 +409,7 @@ def _criteria_for(version: str) -> dict[str, TermCriteria]:
 def _lookup(term: str, version: str) -> TermCriteria:
     table = _criteria_for(version)
     key = term.replace("_", " ").replace("-", " ").strip().casefold()
+    key = _TERM_ALIASES.get(key, key)
     if key in table:
         return table[key]
     raise InvalidInput(

@@ -236,6 +236,21 @@ def test_the_result_carries_the_version_the_criterion_and_the_ctcae_text() -> No
     assert "CTCAE v5.0" in result.source
 
 
+@pytest.mark.parametrize(
+    ("alias", "term", "unit", "limits"),
+    [
+        ("ALT", ALT, "U/L", {"uln": 40, "baseline": 30}),
+        ("hypofibrinogenemia", FIB, "g/L", {"lln": 2.0, "baseline": 3.0}),
+        ("platelet-count-decreased", PLT, "10^9/L", {"lln": 150}),
+        ("ANC", ANC, "10^9/L", {"lln": 2.0}),
+    ],
+)
+def test_a_term_can_be_named_by_its_common_short_name(
+    alias: str, term: str, unit: str, limits: dict[str, float]
+) -> None:
+    assert grade_lab(alias, 1.0, unit, **limits).term == term
+
+
 def test_every_graded_term_is_a_term_of_the_criteria_file() -> None:
     assert set(known_terms()) <= set(SI)
     assert len(known_terms()) == 40
