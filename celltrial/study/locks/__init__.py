@@ -1,0 +1,1 @@
+"""Data lock per subject and per study."""

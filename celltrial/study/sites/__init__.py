@@ -1,0 +1,1 @@
+"""Trial sites: the hospitals that screen, enrol and follow subjects."""

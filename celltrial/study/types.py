@@ -1,0 +1,45 @@
+"""Column types shared by the study tables.
+
+:class:`UtcDateTime` stores an instant in UTC on every database (``timestamp with time zone``
+on PostgreSQL, naive UTC text on SQLite) and always hands back an aware UTC ``datetime``, so
+the audit trail and the signatures read the same on both. :func:`utcnow` is the study clock.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import DateTime
+from sqlalchemy.engine import Dialect
+from sqlalchemy.types import TypeDecorator
+
+from celltrial.errors import InvalidInput
+
+__all__ = ["UtcDateTime", "utcnow"]
+
+
+def utcnow() -> datetime:
+    """The current instant, aware, in UTC, to the microsecond."""
+    return datetime.now(UTC)
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """An aware instant, stored and returned in UTC; a naive value is refused."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise InvalidInput(f"the time {value.isoformat()} has no time zone (UTC expected)", field="at")
+        utc = value.astimezone(UTC)
+        return utc.replace(tzinfo=None) if dialect.name == "sqlite" else utc
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        assert isinstance(value, datetime)
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)

@@ -1,0 +1,1 @@
+"""Study users, their roles and sites, passwords and logins."""
