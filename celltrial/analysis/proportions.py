@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 from scipy.stats import beta
 
+from celltrial.analysis.response import CR_CRI_RESPONSES, OBJECTIVE_RESPONSES
 from celltrial.errors import InvalidInput
 
 __all__ = [
@@ -27,11 +28,6 @@ __all__ = [
     "clopper_pearson",
     "response_rate",
 ]
-
-#: Responses that count toward the overall response rate (leukemia and Lugano categories).
-OBJECTIVE_RESPONSES: frozenset[str] = frozenset({"CR", "CRi", "MLFS", "PR", "CMR", "PMR"})
-#: Responses that count toward the CR/CRi rate.
-CR_CRI_RESPONSES: frozenset[str] = frozenset({"CR", "CRi", "CMR"})
 
 
 @dataclass(frozen=True)

@@ -47,6 +47,7 @@ from enum import StrEnum
 from celltrial.errors import InvalidInput
 
 __all__ = [
+    "CR_CRI_RESPONSES",
     "MRD_NEGATIVE_BELOW_PERCENT",
     "OBJECTIVE_RESPONSES",
     "DatedResponse",
@@ -223,10 +224,12 @@ def derive_leukemia_responses(
     return derived
 
 
-#: Responses that count as an objective response (for time to and duration of response).
+#: Responses that count as an objective response: the ORR numerator, time to and duration of response.
 OBJECTIVE_RESPONSES = frozenset(
     {Response.CR, Response.CRI, Response.MLFS, Response.PR, Response.CMR, Response.PMR}
 )
+#: Responses that count toward the CR/CRi rate (Lugano CMR is the lymphoma counterpart).
+CR_CRI_RESPONSES = frozenset({Response.CR, Response.CRI, Response.CMR})
 _ENDS_RESPONSE = frozenset({Response.PD, Response.PMD, Response.RELAPSE})
 _RANK = {
     Response.CR: 0,

@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from celltrial.analysis.lugano import (
     CtAssessment,
@@ -399,3 +401,33 @@ def test_allo_hsct_censors_the_response_only_in_the_sensitivity_analysis() -> No
 
 def test_a_subject_who_never_responded_has_no_duration_of_response() -> None:
     assert duration_of_response(_timeline((28, Response.NR), (60, Response.PD))) is None
+
+
+@given(
+    blasts=st.floats(min_value=0, max_value=100),
+    baseline=st.floats(min_value=0, max_value=100),
+    anc=st.floats(min_value=0, max_value=20),
+    platelets=st.floats(min_value=0, max_value=600),
+    circulating=st.booleans(),
+    lineage=st.sampled_from(LeukemiaLineage),
+)
+def test_remission_is_only_ever_derived_with_marrow_blasts_below_5_percent(
+    blasts: float, baseline: float, anc: float, platelets: float, circulating: bool, lineage: LeukemiaLineage
+) -> None:
+    assessment = replace(
+        REMISSION,
+        marrow_blasts_percent=blasts,
+        baseline_marrow_blasts_percent=baseline,
+        anc=anc,
+        platelets=platelets,
+        circulating_blasts=circulating,
+    )
+    response = derive_leukemia_response(assessment, lineage).response
+    if response in (Response.CR, Response.CRI, Response.MLFS):
+        assert blasts < 5
+    if response is Response.CR:
+        assert anc >= 1.0
+        assert platelets >= 100
+        assert not circulating
+    if lineage is LeukemiaLineage.LYMPHOBLASTIC:
+        assert response not in (Response.MLFS, Response.PR)
