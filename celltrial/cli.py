@@ -50,7 +50,7 @@ _register_command_groups()
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; map celltrial's errors to a one-line message and an exit code."""
     try:
-        app(args=argv, standalone_mode=False)
+        exit_code = app(args=argv, standalone_mode=False)
     except CelltrialError as error:
         stderr.print(f"error: {error}", markup=False)
         return error.exit_code
@@ -72,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
             markup=False,
         )
         return 1
-    return 0
+    return exit_code if isinstance(exit_code, int) else 0
 
 
 def run() -> None:

@@ -56,18 +56,18 @@ def parse_study(data: Any, *, where: str = "") -> Study:
         raise InvalidInput(message, field=_json_path(tuple(first["loc"]), where)) from None
 
 
-def parse_document(text: str, *, origin: str = "file") -> list[Study]:
+def parse_document(text: str) -> list[Study]:
     """Parse a single study or a ``/studies`` page (``{"studies": [...]}``)."""
     try:
         data = json.loads(text)
     except json.JSONDecodeError as error:
         raise InvalidInput(
-            f"not JSON: {error.msg} at line {error.lineno} column {error.colno}", field=origin
+            f"not JSON: {error.msg} at line {error.lineno} column {error.colno}", field="$"
         ) from None
     if isinstance(data, dict) and "studies" in data and "protocolSection" not in data:
         studies = data["studies"]
         if not isinstance(studies, list) or not studies:
-            raise InvalidInput("'studies' must be a non-empty list", field=f"{origin}: studies")
+            raise InvalidInput("'studies' must be a non-empty list", field="studies")
         return [parse_study(item, where=f"studies[{index}]") for index, item in enumerate(studies)]
     return [parse_study(data)]
 
@@ -81,7 +81,7 @@ def read_file(path: Path) -> list[Study]:
     except (OSError, UnicodeDecodeError) as error:
         raise InvalidInput(f"cannot be read: {error}", field=str(path)) from None
     try:
-        return parse_document(text, origin=path.name)
+        return parse_document(text)
     except InvalidInput as error:
         raise InvalidInput(error.message, field=f"{path.name}: {error.field}") from None
 
@@ -124,7 +124,7 @@ def load_study(nct_id: str) -> Study:
         return read_file(imported)[0]
     shipped = _SHIPPED / f"{nct_id}.json"
     if shipped.is_file():
-        return parse_document(shipped.read_text(encoding="utf-8"), origin=f"{nct_id}.json")[0]
+        return parse_document(shipped.read_text(encoding="utf-8"))[0]
     known = ", ".join(nct_id for nct_id, _ in list_protocols()) or "none"
     raise NotFound(f"no protocol {nct_id!r} (known: {known})", field="nct_id")
 

@@ -1,0 +1,52 @@
+# celltrial: the README's two commands, and the checks behind them.
+#   make demo   create .venv, install, fill a SQLite database with a simulated trial, serve the web app
+#   make test   install what the tests need (incl. Debian's chromium), lint, run the whole suite
+PYTHON ?= python3.11
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+PYTEST_WORKERS ?= 2
+
+.PHONY: demo test install chromium postgres lint test-fast bench lock clean
+
+$(STAMP): pyproject.toml constraints.txt
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+chromium:
+	@test -x /usr/bin/chromium || { \
+	  echo "installing Debian's chromium for the browser tests"; \
+	  apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; }
+
+lint: install
+	$(BIN)/ruff check celltrial tests bench
+	$(BIN)/ruff format --check celltrial tests bench
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+
+postgres:
+	@pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null || { \
+	  echo "starting the local PostgreSQL server"; \
+	  pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql) main start; sleep 2; }
+
+test: install chromium postgres lint
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadgroup
+
+test-fast: install
+	$(BIN)/pytest -n $(PYTEST_WORKERS) -m "not browser and not postgres"
+
+bench: install
+	@for script in bench/bench_*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
+
+demo: install
+	$(BIN)/celltrial demo
+
+lock:
+	$(BIN)/python -m pip freeze --exclude-editable | grep -v '^celltrial' > constraints.txt
+
+clean:
+	rm -rf $(VENV) var test-artifacts
