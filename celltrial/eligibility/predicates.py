@@ -1,0 +1,323 @@
+"""The named predicate kinds a rule's leaves use: age, compare, coded, condition, sex, judgment.
+
+Each takes the compiled leaf, the patient's facts and the screening date and returns a
+:class:`~celltrial.eligibility.result.RuleResult` with its evidence and a one-line reason.
+
+Windows: a fact counts when its date lies in ``[screening date − window, screening date]``;
+of several values in the window the most recent is used and the others are listed as evidence.
+A value dated after the screening date, or carrying a reader's problem, makes the rule
+``unknown`` with that problem as its reason. Comparisons are made in the value's unit after
+pint converts the limit; equality is judged with a relative tolerance of 1e-9 so that
+``1.5 × 1.2 mg/dL`` and a reported 1.8 mg/dL compare as equal.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import date, timedelta
+from typing import Any
+
+from celltrial.clinical.units import conversion_factor
+from celltrial.eligibility.compiled import (
+    CompiledAge,
+    CompiledCoded,
+    CompiledCompare,
+    CompiledCondition,
+    CompiledSex,
+)
+from celltrial.eligibility.facts import ACTIVE_CONDITION_STATUSES, Fact, PatientFacts
+from celltrial.eligibility.result import AppliedThreshold, Evidence, RuleResult, Verdict
+from celltrial.errors import UnsupportedUnit
+
+__all__ = [
+    "age_in_years",
+    "evaluate_age",
+    "evaluate_coded",
+    "evaluate_compare",
+    "evaluate_condition",
+    "evaluate_sex",
+    "months_before",
+]
+
+_RELATION = {
+    ">=": ("is at least", "is below"),
+    ">": ("is above", "is not above"),
+    "<=": ("is at most", "is above"),
+    "<": ("is below", "is not below"),
+    "==": ("equals", "does not equal"),
+}
+
+
+def age_in_years(birth_date: date, on: date) -> int:
+    """Age in whole years on ``on`` (a birthday counts from its day; 29 February from 1 March)."""
+    return on.year - birth_date.year - ((on.month, on.day) < (birth_date.month, birth_date.day))
+
+
+def months_before(day: date, months: int) -> date:
+    """The same calendar day ``months`` earlier (the month's last day when it is shorter)."""
+    index = day.year * 12 + day.month - 1 - months
+    year, month = divmod(index, 12)
+    month += 1
+    for candidate in range(day.day, 27, -1):
+        try:
+            return date(year, month, candidate)
+        except ValueError:
+            continue
+    return date(year, month, min(day.day, 28))
+
+
+def number(value: float) -> str:
+    """A number as a coordinator reads it: 70, 1.65, 145.9."""
+    if value == int(value) and abs(value) < 1e15:
+        return str(int(value))
+    return f"{value:.4g}" if abs(value) < 1e5 else f"{value:.0f}"
+
+
+def _with_unit(value: Any, unit: str | None) -> str:
+    shown = ("yes" if value else "no") if isinstance(value, bool) else value
+    if isinstance(shown, float | int) and not isinstance(shown, bool):
+        shown = number(float(shown))
+    return f"{shown} {unit}" if unit and unit not in {"1", "{score}"} else str(shown)
+
+
+def _lower(text: str) -> str:
+    """Lower-case a fact's name inside a sentence, keeping acronyms (HIV, ALT, ECOG)."""
+    first = text.split(" ", 1)[0]
+    return text if first.isupper() or any(ch.isupper() for ch in first[1:]) else text[0].lower() + text[1:]
+
+
+def _holds(value: float, operator: str, limit: float) -> bool:
+    equal = math.isclose(value, limit, rel_tol=1e-9, abs_tol=1e-12)
+    if operator == ">=":
+        return equal or value > limit
+    if operator == ">":
+        return not equal and value > limit
+    if operator == "<=":
+        return equal or value < limit
+    if operator == "<":
+        return not equal and value < limit
+    return equal
+
+
+def _evidence(fact: Fact, used: bool) -> Evidence:
+    return Evidence(fact.name, fact.value, fact.unit, fact.date, fact.source, used)
+
+
+def _problem(fact: Fact, screening_date: date) -> str | None:
+    if fact.problem:
+        return fact.problem
+    if fact.date is not None and fact.date > screening_date:
+        after = screening_date.isoformat()
+        return f"{fact.source}: date {fact.date.isoformat()} is after the screening date {after}"
+    return None
+
+
+def _select(
+    facts: tuple[Fact, ...], window_days: int | None, screening_date: date
+) -> tuple[Fact | None, str | None, tuple[Fact, ...], tuple[Fact, ...]]:
+    """(used fact, problem, other facts in the window, facts outside the window)."""
+    earliest = screening_date - timedelta(days=window_days) if window_days is not None else None
+    inside: list[tuple[date, int, Fact]] = []
+    outside: list[Fact] = []
+    for position, fact in enumerate(facts):
+        problem = _problem(fact, screening_date)
+        if problem is None and earliest is not None and fact.date is None:
+            fact = replace(fact, problem=f"{fact.source}: {fact.name} has no date")
+        if fact.problem is None and earliest is not None and fact.date is not None and fact.date < earliest:
+            outside.append(fact)
+            continue
+        inside.append((fact.date or date.max, position, fact))
+    if not inside:
+        return None, None, (), tuple(outside)
+    inside.sort(key=lambda item: (item[0], item[1]))
+    used = inside[-1][2]
+    others = tuple(item[2] for item in reversed(inside[:-1]))
+    return used, _problem(used, screening_date), others, tuple(outside)
+
+
+def _missing(text: str, window_days: int | None, screening_date: date, outside: tuple[Fact, ...]) -> str:
+    if window_days is None or not outside:
+        return f"No {text} recorded"
+    latest = max(outside, key=lambda fact: fact.date or date.min)
+    when = latest.date.isoformat() if latest.date else "undated"
+    return (
+        f"No {text} within {window_days} days before {screening_date.isoformat()} "
+        f"(latest {_with_unit(latest.value, latest.unit)} on {when})"
+    )
+
+
+def _result(
+    node: Any, verdict: Verdict, reason: str, evidence: tuple[Evidence, ...] = (), **extra: Any
+) -> RuleResult:
+    return RuleResult(node.id, node.text, verdict, reason, evidence, **extra)
+
+
+def _windowed(
+    node: CompiledCompare | CompiledCoded, facts: PatientFacts, screening_date: date
+) -> tuple[Fact | None, RuleResult | None, tuple[Evidence, ...], str]:
+    used, problem, others, outside = _select(facts.of(node.fact), node.window_days, screening_date)
+    if used is None:
+        reason = _missing(_lower(node.fact_text), node.window_days, screening_date, outside)
+        return None, _result(node, "unknown", reason, tuple(_evidence(f, False) for f in outside)), (), ""
+    evidence = (_evidence(used, True), *(_evidence(fact, False) for fact in others))
+    if problem:
+        return None, _result(node, "unknown", problem, evidence), evidence, ""
+    note = (
+        f" (most recent of {len(others) + 1} values in the {node.window_days}-day window)" if others else ""
+    )
+    return used, None, evidence, note
+
+
+def evaluate_compare(node: CompiledCompare, facts: PatientFacts, screening_date: date) -> RuleResult:
+    used, early, evidence, note = _windowed(node, facts, screening_date)
+    if early is not None or used is None:
+        assert early is not None
+        return early
+    value = used.value
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return _result(
+            node, "unknown", f"{used.source}: {node.fact_text} value {value!r} is not a number", evidence
+        )
+    if node.times_uln is not None:
+        if used.uln is not None:
+            uln, uln_unit, basis = used.uln, used.uln_unit or used.unit, "reported with the result"
+        elif node.reference is not None and node.reference.uln is not None:
+            uln, uln_unit, basis = node.reference.uln, node.reference.unit, "site reference range"
+        else:
+            return _result(node, "unknown", f"No upper limit of normal known for {node.fact_text}", evidence)
+        limit, limit_unit = node.times_uln * uln, uln_unit
+        times = "" if node.times_uln == 1 else f"{number(node.times_uln)}×"
+        label = f"{times}ULN (ULN {_with_unit(uln, uln_unit)}, {basis})"
+    else:
+        assert node.limit is not None
+        limit, limit_unit, label = node.limit, node.unit, "protocol"
+    value_unit = used.unit
+    try:
+        if limit_unit and value_unit and limit_unit != value_unit:
+            limit = limit * conversion_factor(limit_unit, value_unit, node.fact)
+        elif limit_unit and not value_unit:
+            raise UnsupportedUnit(f"{node.fact_text} has no unit; {limit_unit} expected")
+    except UnsupportedUnit as error:
+        reason = (
+            f"{used.source}: {node.fact_text} unit {value_unit!r} cannot be compared "
+            f"with {limit_unit!r} ({error.message})"
+        )
+        return _result(node, "unknown", reason, evidence)
+    shown_unit = value_unit if limit_unit else None
+    threshold = AppliedThreshold(node.operator, limit, shown_unit, label)
+    verdict: Verdict = "met" if _holds(float(value), node.operator, limit) else "not_met"
+    relation = _RELATION[node.operator][0 if verdict == "met" else 1]
+    limit_text = _with_unit(limit, shown_unit)
+    if node.times_uln is not None:
+        limit_text = f"{limit_text} = {label}"
+    when = f" on {used.date.isoformat()}" if used.date else ""
+    reason = f"{node.fact_text} {_with_unit(value, used.unit)}{when} {relation} {limit_text}{note}"
+    return _result(node, verdict, reason, evidence, threshold=threshold)
+
+
+def evaluate_coded(node: CompiledCoded, facts: PatientFacts, screening_date: date) -> RuleResult:
+    used, early, evidence, note = _windowed(node, facts, screening_date)
+    if early is not None or used is None:
+        assert early is not None
+        return early
+    verdict: Verdict = "met" if used.value in node.values and used.value is not None else "not_met"
+    when = f" on {used.date.isoformat()}" if used.date else ""
+    reason = f"{node.fact_text}: {_with_unit(used.value, None)}{when}{note}"
+    return _result(node, verdict, reason, evidence)
+
+
+def evaluate_condition(node: CompiledCondition, facts: PatientFacts, screening_date: date) -> RuleResult:
+    recorded = facts.of(node.fact)
+    if not recorded:
+        return _result(node, "unknown", f"{node.fact_text}: not recorded as present or absent")
+    evidence = tuple(_evidence(fact, True) for fact in recorded)
+    for fact in recorded:
+        problem = _problem(fact, screening_date)
+        if problem:
+            return _result(node, "unknown", problem, evidence)
+    present = [fact for fact in recorded if fact.value is True]
+    if node.active_only:
+        matching = [fact for fact in present if (fact.status or "active") in ACTIVE_CONDITION_STATUSES]
+    else:
+        matching = present
+    if node.lookback_months is not None:
+        since = months_before(screening_date, node.lookback_months)
+        undated = [fact for fact in matching if fact.date is None]
+        recent = [fact for fact in matching if fact.date is not None and fact.date >= since]
+        if recent:
+            fact = max(recent, key=lambda item: item.date or date.min)
+            assert fact.date is not None
+            reason = (
+                f"{node.fact_text} on {fact.date.isoformat()}, within {node.lookback_months} months "
+                f"before {screening_date.isoformat()} ({fact.source})"
+            )
+            return _result(node, "met", reason, evidence)
+        if undated:
+            return _result(
+                node, "unknown", f"{undated[0].source}: {node.fact_text} has no onset date", evidence
+            )
+        if matching:
+            latest = max(fact.date or date.min for fact in matching)
+            reason = (
+                f"{node.fact_text} on {latest.isoformat()} is more than {node.lookback_months} months "
+                f"before {screening_date.isoformat()}"
+            )
+            return _result(node, "not_met", reason, evidence)
+    elif matching:
+        fact = matching[0]
+        status = f" ({fact.status})" if fact.status else ""
+        onset = f", onset {fact.date.isoformat()}" if fact.date else ""
+        return _result(node, "met", f"{node.fact_text}{status} recorded{onset} ({fact.source})", evidence)
+    if present:
+        statuses = ", ".join(sorted({fact.status or "unknown status" for fact in present}))
+        return _result(node, "not_met", f"{node.fact_text} recorded but not active ({statuses})", evidence)
+    return _result(node, "not_met", f"No {_lower(node.fact_text)} ({recorded[0].source})", evidence)
+
+
+def evaluate_age(node: CompiledAge, facts: PatientFacts, screening_date: date) -> RuleResult:
+    birth = facts.birth_date
+    if birth is None:
+        return _result(node, "unknown", "No birth date recorded")
+    evidence = (_evidence(birth, True),)
+    if birth.problem or birth.date is None:
+        return _result(node, "unknown", birth.problem or f"{birth.source}: no birth date", evidence)
+    if birth.date > screening_date:
+        return _result(
+            node,
+            "unknown",
+            f"{birth.source}: birth date {birth.date.isoformat()} is after the screening date",
+            evidence,
+        )
+    age = age_in_years(birth.date, screening_date)
+    low = node.min_years if node.min_years is not None else -1
+    high = node.max_years if node.max_years is not None else 10**6
+    verdict: Verdict = "met" if low <= age <= high else "not_met"
+    bounds = (
+        f"{node.min_years}-{node.max_years}"
+        if node.min_years is not None and node.max_years is not None
+        else ""
+    )
+    where = "within" if verdict == "met" else "outside"
+    born = birth.date.isoformat()
+    reason = f"Age {age} years on {screening_date.isoformat()} (born {born}) is {where} {bounds} years"
+    return _result(node, verdict, reason, evidence)
+
+
+def evaluate_sex(node: CompiledSex, facts: PatientFacts, screening_date: date) -> RuleResult:
+    sex = facts.sex
+    if sex is None or sex.value in (None, "unknown"):
+        return _result(node, "unknown", "Sex not recorded", (_evidence(sex, True),) if sex else ())
+    verdict: Verdict = "met" if sex.value in node.values else "not_met"
+    return _result(node, verdict, f"Sex: {sex.value}", (_evidence(sex, True),))
+
+
+LeafEvaluator = Callable[[Any, PatientFacts, date], RuleResult]
+LEAF_EVALUATORS: dict[type, LeafEvaluator] = {
+    CompiledAge: evaluate_age,
+    CompiledCompare: evaluate_compare,
+    CompiledCoded: evaluate_coded,
+    CompiledCondition: evaluate_condition,
+    CompiledSex: evaluate_sex,
+}

@@ -1,0 +1,201 @@
+"""What an evaluation returns: a verdict per criterion with its evidence, and the decision.
+
+Verdicts: ``met``, ``not_met``, ``unknown`` (a fact missing, outside its window, or its unit or
+ULN unknown) and ``needs_review`` (the investigator decides). The decision is ``eligible`` only
+when every top-level inclusion is ``met`` and every top-level exclusion ``not_met``;
+``ineligible`` when an inclusion is ``not_met`` or an exclusion ``met``; otherwise
+``incomplete``. Sub-criteria (I1a, I8b…) feed their parent criterion and are reported, but the
+decision reads the criteria that no other criterion is composed of.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+__all__ = [
+    "AppliedThreshold",
+    "CriterionResult",
+    "Decision",
+    "EligibilityResult",
+    "Evidence",
+    "Judgment",
+    "RuleResult",
+    "Verdict",
+    "combine_all",
+    "combine_any",
+    "decide",
+]
+
+Verdict = Literal["met", "not_met", "unknown", "needs_review"]
+Decision = Literal["eligible", "ineligible", "incomplete"]
+CriterionKind = Literal["inclusion", "exclusion"]
+
+
+class Judgment(BaseModel):
+    """An investigator's recorded answer to a criterion that needs judgment (I4, E1.qt, E12)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    criterion: str = Field(min_length=1, description="criterion or part id, e.g. I4, E1.qt, E12")
+    answer: Literal["met", "not_met"]
+    by: str = Field(min_length=1, description="who judged")
+    at: datetime | date = Field(description="when the judgment was recorded")
+    comment: str = ""
+
+    @property
+    def day(self) -> date:
+        return self.at.date() if isinstance(self.at, datetime) else self.at
+
+
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    """A fact a verdict rests on; ``used`` is False for older values listed alongside."""
+
+    fact: str
+    value: float | int | bool | str | None
+    unit: str | None
+    date: date | None
+    source: str
+    used: bool = True
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "fact": self.fact,
+            "value": self.value,
+            "unit": self.unit,
+            "date": self.date.isoformat() if self.date else None,
+            "source": self.source,
+            "used": self.used,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class AppliedThreshold:
+    """The limit a value was compared with, in the value's own unit after conversion."""
+
+    operator: str
+    value: float
+    unit: str | None
+    basis: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"operator": self.operator, "value": self.value, "unit": self.unit, "basis": self.basis}
+
+
+@dataclass(frozen=True, slots=True)
+class RuleResult:
+    """The verdict of one rule or part of a composite rule."""
+
+    id: str
+    text: str
+    verdict: Verdict
+    reason: str
+    evidence: tuple[Evidence, ...] = ()
+    threshold: AppliedThreshold | None = None
+    parts: tuple[RuleResult, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "text": self.text,
+            "verdict": self.verdict,
+            "reason": self.reason,
+            "evidence": [item.to_json() for item in self.evidence],
+            "threshold": self.threshold.to_json() if self.threshold else None,
+            "parts": [part.to_json() for part in self.parts],
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class CriterionResult:
+    """The verdict of one criterion of the protocol."""
+
+    id: str
+    kind: CriterionKind
+    text: str
+    verdict: Verdict
+    reason: str
+    evidence: tuple[Evidence, ...] = ()
+    threshold: AppliedThreshold | None = None
+    parts: tuple[RuleResult, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "kind": self.kind,
+            "text": self.text,
+            "verdict": self.verdict,
+            "reason": self.reason,
+            "evidence": [item.to_json() for item in self.evidence],
+            "threshold": self.threshold.to_json() if self.threshold else None,
+            "parts": [part.to_json() for part in self.parts],
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class EligibilityResult:
+    """Every criterion's verdict in protocol order, and the decision."""
+
+    protocol: str
+    rules_version: str
+    screening_date: date
+    decision: Decision
+    criteria: tuple[CriterionResult, ...]
+    missing: tuple[str, ...]
+
+    def criterion(self, criterion_id: str) -> CriterionResult:
+        for result in self.criteria:
+            if result.id == criterion_id:
+                return result
+        raise KeyError(criterion_id)
+
+    def verdicts(self) -> dict[str, Verdict]:
+        return {result.id: result.verdict for result in self.criteria}
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON of ``celltrial screen --json`` and of the API."""
+        return {
+            "decision": self.decision,
+            "screening_date": self.screening_date.isoformat(),
+            "protocol": self.protocol,
+            "rules_version": self.rules_version,
+            "criteria": [result.to_json() for result in self.criteria],
+            "missing": list(self.missing),
+        }
+
+
+def combine_all(verdicts: Iterable[Verdict]) -> Verdict:
+    """All of: not met if any part is not met; met if all are met; else unknown before needs_review."""
+    seen = set(verdicts)
+    if "not_met" in seen:
+        return "not_met"
+    if seen <= {"met"}:
+        return "met"
+    return "unknown" if "unknown" in seen else "needs_review"
+
+
+def combine_any(verdicts: Iterable[Verdict]) -> Verdict:
+    """Any of: met if any part is met; not met if all are not met; else unknown before needs_review."""
+    seen = set(verdicts)
+    if "met" in seen:
+        return "met"
+    if seen <= {"not_met"}:
+        return "not_met"
+    return "unknown" if "unknown" in seen else "needs_review"
+
+
+def decide(verdicts: Sequence[tuple[CriterionKind, Verdict]]) -> Decision:
+    """The screening decision from the top-level criteria's kinds and verdicts."""
+    if any(
+        (kind == "inclusion" and verdict == "not_met") or (kind == "exclusion" and verdict == "met")
+        for kind, verdict in verdicts
+    ):
+        return "ineligible"
+    if all(verdict == ("met" if kind == "inclusion" else "not_met") for kind, verdict in verdicts):
+        return "eligible"
+    return "incomplete"
