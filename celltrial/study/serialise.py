@@ -10,12 +10,26 @@ commit of the writers before it.
 from __future__ import annotations
 
 from sqlalchemy import text
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, SessionTransaction
 
-__all__ = ["STUDY_WRITE_LOCK", "serialise_writes"]
+__all__ = ["STUDY_WRITE_LOCK", "holds_write_lock", "serialise_writes"]
 
 STUDY_WRITE_LOCK = 0x63656C6C74726961
 """The advisory-lock key of study writes on PostgreSQL (``celltria`` in ASCII)."""
+
+
+def _innermost(session: Session) -> SessionTransaction | None:
+    return session.get_nested_transaction() or session.get_transaction()
+
+
+def _held(session: Session, key: int) -> bool:
+    holder = session.info.get(("celltrial.write_lock", key))
+    transaction = _innermost(session)
+    while transaction is not None:
+        if transaction is holder:
+            return True
+        transaction = transaction.parent
+    return False
 
 
 def serialise_writes(session: Session, *, key: int = STUDY_WRITE_LOCK) -> None:
@@ -23,8 +37,21 @@ def serialise_writes(session: Session, *, key: int = STUDY_WRITE_LOCK) -> None:
     connection = session.connection()
     dialect = connection.dialect.name
     if dialect == "postgresql":
-        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+        if not _held(session, key):
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+            session.info[("celltrial.write_lock", key)] = _innermost(session)
     elif dialect == "sqlite":
         driver = connection.connection.driver_connection
         if driver is not None and not driver.in_transaction:
             connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def holds_write_lock(session: Session, *, key: int = STUDY_WRITE_LOCK) -> bool:
+    """Whether the session's transaction is the study's writer (so another session would wait on it)."""
+    if session.get_transaction() is None:
+        return False
+    connection = session.connection()
+    if connection.dialect.name == "sqlite":
+        driver = connection.connection.driver_connection
+        return bool(driver is not None and driver.in_transaction)
+    return _held(session, key)

@@ -229,7 +229,7 @@ def verify(session: Session, *, batch: int = 20_000) -> VerifyReport:
         select(*_COLUMNS).order_by(AuditEntry.id), execution_options={"yield_per": batch}
     )
     try:
-        return check_chain(result.tuples())
+        return check_chain(result)
     finally:
         result.close()
 

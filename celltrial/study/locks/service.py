@@ -1,0 +1,112 @@
+"""Lock a subject's data or the whole study; unlock with a reason; refuse changes to locked data.
+
+Locking and every save check take the study write lock first
+(:func:`celltrial.study.serialise.serialise_writes`), so a save either commits before a lock
+or sees it: no change slips in after the data manager locked.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from celltrial.database import Base
+from celltrial.errors import Conflict, InvalidInput, Locked, NotFound
+from celltrial.study.audit import service as audit
+from celltrial.study.locks.models import DataLock
+from celltrial.study.permissions import Action, require
+from celltrial.study.serialise import serialise_writes
+from celltrial.study.types import utcnow
+from celltrial.study.users.models import User
+
+__all__ = ["active_locks", "ensure_unlocked", "get_active", "lock", "unlock"]
+
+
+def _subject_site(session: Session, subject_id: int) -> int | None:
+    """The site of a subject; NotFound when there is no such subject."""
+    table = Base.metadata.tables.get("subject")
+    if table is None:
+        return None
+    site = session.execute(select(table.c.site_id).where(table.c.id == subject_id)).first()
+    if site is None:
+        raise NotFound(f"no subject with id {subject_id}", field="subject")
+    return int(site[0])
+
+
+def get_active(session: Session, *, subject_id: int | None) -> DataLock | None:
+    """The lock holding on a subject (or on the study when ``subject_id`` is None), if any."""
+    query = select(DataLock).where(DataLock.unlocked_at.is_(None))
+    query = query.where(
+        DataLock.subject_id.is_(None) if subject_id is None else DataLock.subject_id == subject_id
+    )
+    return session.scalars(query.order_by(DataLock.id.desc()).limit(1)).first()
+
+
+def active_locks(session: Session) -> list[DataLock]:
+    """Every lock in force, study lock first."""
+    query = select(DataLock).where(DataLock.unlocked_at.is_(None))
+    return list(session.scalars(query.order_by(DataLock.subject_id.is_not(None), DataLock.id)))
+
+
+def lock(session: Session, *, subject_id: int | None, by: User, reason: str | None = None) -> DataLock:
+    """Lock a subject's data, or the whole study when ``subject_id`` is None."""
+    require(by, Action.DATA_LOCK)
+    serialise_writes(session)
+    site_id = _subject_site(session, subject_id) if subject_id is not None else None
+    scope = "study" if subject_id is None else f"subject {subject_id}"
+    if get_active(session, subject_id=subject_id) is not None:
+        raise Conflict(f"the {scope} is already locked", field="subject")
+    entry = DataLock(subject_id=subject_id, locked_at=utcnow(), locked_by=by.username, reason=reason)
+    session.add(entry)
+    session.flush()
+    audit.record(
+        session,
+        actor=by.username,
+        action="lock",
+        entity="study" if subject_id is None else "subject",
+        entity_id="study" if subject_id is None else subject_id,
+        new={"lock": entry.id},
+        reason=reason,
+        subject_id=subject_id,
+        site_id=site_id,
+    )
+    return entry
+
+
+def unlock(session: Session, *, subject_id: int | None, reason: str, by: User) -> DataLock:
+    """Lift a lock; the reason is required and audited."""
+    require(by, Action.DATA_UNLOCK)
+    if not reason or not reason.strip():
+        raise InvalidInput("unlocking needs a reason", field="reason")
+    serialise_writes(session)
+    site_id = _subject_site(session, subject_id) if subject_id is not None else None
+    entry = get_active(session, subject_id=subject_id)
+    if entry is None:
+        scope = "study" if subject_id is None else f"subject {subject_id}"
+        raise Conflict(f"the {scope} is not locked", field="subject")
+    entry.unlocked_at = utcnow()
+    entry.unlocked_by = by.username
+    entry.unlock_reason = reason.strip()
+    audit.record(
+        session,
+        actor=by.username,
+        action="unlock",
+        entity="study" if subject_id is None else "subject",
+        entity_id="study" if subject_id is None else subject_id,
+        old={"lock": entry.id},
+        reason=reason.strip(),
+        subject_id=subject_id,
+        site_id=site_id,
+    )
+    return entry
+
+
+def ensure_unlocked(session: Session, *, subject_id: int | None) -> None:
+    """Refuse with Locked when the study, or this subject's data, is locked. Call before every save."""
+    serialise_writes(session)
+    for scope_id in (None, subject_id) if subject_id is not None else (None,):
+        held = get_active(session, subject_id=scope_id)
+        if held is not None:
+            what = "the study" if scope_id is None else f"subject {scope_id}"
+            when = held.locked_at.strftime("%Y-%m-%d %H:%M UTC")
+            raise Locked(f"{what} is locked (by {held.locked_by}, {when}); unlock it first", field="subject")
