@@ -1,0 +1,1 @@
+"""Informed consent: ICF versions, consent by subject or guardian with assent, re-consent, withdrawal."""

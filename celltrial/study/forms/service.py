@@ -1,0 +1,496 @@
+"""Form instances: create, save with edit checks and optimistic locking, source-data verification.
+
+:func:`save` is the one way CRF data changes. In order, it refuses (changing nothing): a user
+whose role or site does not allow it; values of the wrong type; locked data; data before consent
+or new data after its withdrawal; a stale ``expected_version`` (:class:`StaleVersion` says what
+changed since); a change of a saved value without a reason; a study procedure dated before
+consent. Then it stores the values, writes one revision and one audit entry per changed field,
+runs the edit checks and raises a query per failed check (closing the edit-check queries that
+now pass).
+
+A change to a field that already held a value needs a reason; filling an empty field is an
+initial entry and does not. A change voids the source-data verification of that field and any
+signature (whose hash no longer matches), so a verified or signed form goes back to complete.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from sqlalchemy import CursorResult, func, select, update
+from sqlalchemy.orm import Session
+
+from celltrial.errors import Conflict, InvalidInput, Locked, NotFound, StaleVersion
+from celltrial.study.audit import service as audit
+from celltrial.study.consent import service as consents
+from celltrial.study.forms.checks import CheckFailure, run_edit_checks, visible_fields
+from celltrial.study.forms.dictionary import FormDefinition, form_definition
+from celltrial.study.forms.models import FormInstance, FormRead, FormRevision, FormStatus, SourceVerification
+from celltrial.study.forms.values import StoredValue, coerce_values
+from celltrial.study.locks.service import ensure_unlocked, get_active
+from celltrial.study.permissions import Action, require, require_site
+from celltrial.study.queries import service as queries
+from celltrial.study.queries.models import DataQuery
+from celltrial.study.signatures import service as signatures
+from celltrial.study.signatures.models import Signature
+from celltrial.study.subjects.access import subject_for
+from celltrial.study.subjects.models import Subject
+from celltrial.study.types import utcnow
+from celltrial.study.users.models import User
+from celltrial.study.visits.models import Visit
+
+__all__ = [
+    "SaveResult",
+    "add_form",
+    "create_instance",
+    "get_or_raise",
+    "list_forms",
+    "read",
+    "revisions",
+    "save",
+    "sign_form",
+    "signature_content",
+    "verify_field",
+]
+
+_FILLED = frozenset({FormStatus.COMPLETE, FormStatus.VERIFIED, FormStatus.SIGNED})
+
+
+@dataclass(frozen=True)
+class SaveResult:
+    """What a save did: the form, the changed fields (old, new), failed checks, queries raised and closed."""
+
+    form: FormInstance
+    changes: dict[str, tuple[StoredValue, StoredValue]]
+    failures: list[CheckFailure]
+    raised: list[DataQuery] = field(default_factory=list)
+    resolved: list[DataQuery] = field(default_factory=list)
+
+
+def create_instance(
+    session: Session, *, subject: Subject, form_code: str, by: User, visit: Visit | None = None
+) -> FormInstance:
+    """A new, empty instance of ``form_code`` for the subject (at ``visit``, or as a log entry)."""
+    definition = form_definition(form_code)
+    query = select(func.count()).where(
+        FormInstance.subject_id == subject.id, FormInstance.form_code == form_code
+    )
+    query = query.where(FormInstance.visit_id == visit.id if visit else FormInstance.visit_id.is_(None))
+    sequence = int(session.scalar(query) or 0) + 1
+    form = FormInstance(
+        subject_id=subject.id,
+        visit_id=visit.id if visit else None,
+        form_code=definition.code,
+        definition_version=definition.version,
+        sequence=sequence,
+        data={},
+        version=0,
+        status=FormStatus.NOT_STARTED,
+        updated_at=utcnow(),
+    )
+    session.add(form)
+    session.flush()
+    audit.record(
+        session,
+        actor=by.username,
+        action="create",
+        entity="form",
+        entity_id=form.id,
+        new={"form": definition.code, "version": definition.version, "visit": visit.code if visit else None},
+        subject_id=subject.id,
+        site_id=subject.site_id,
+    )
+    return form
+
+
+def add_form(
+    session: Session, *, subject_id: int, form_code: str, by: User, visit_id: int | None = None
+) -> FormInstance:
+    """Add a form: a log entry (adverse event, medication...) or a form a visit does not have yet."""
+    subject = subject_for(session, subject_id=subject_id, by=by, action=Action.FORM_EDIT)
+    definition = form_definition(form_code)
+    visit = None
+    if visit_id is not None:
+        visit = session.get(Visit, visit_id)
+        if visit is None or visit.subject_id != subject.id:
+            raise NotFound(f"subject {subject.label} has no visit {visit_id}", field="visit_id")
+    if not definition.repeating:
+        query = select(FormInstance.id).where(
+            FormInstance.subject_id == subject.id, FormInstance.form_code == definition.code
+        )
+        query = query.where(FormInstance.visit_id == visit.id if visit else FormInstance.visit_id.is_(None))
+        if session.scalar(query.limit(1)) is not None:
+            where = f"visit {visit.code}" if visit else "the subject"
+            raise Conflict(
+                f"{where} already has the form {definition.code} (it is not repeating)", field="form_code"
+            )
+    ensure_unlocked(session, subject_id=subject.id)
+    consents.require_consent(session, subject=subject)
+    return create_instance(session, subject=subject, form_code=definition.code, by=by, visit=visit)
+
+
+def _form_and_subject(
+    session: Session, form_id: int, by: User, action: Action
+) -> tuple[FormInstance, Subject]:
+    require(by, action)
+    if not isinstance(form_id, int) or isinstance(form_id, bool):
+        raise InvalidInput(f"a form id is a number, not {form_id!r}", field="form_id")
+    form = session.get(FormInstance, form_id)
+    if form is None:
+        raise NotFound(f"no form with id {form_id}", field="form")
+    subject = session.get(Subject, form.subject_id)
+    assert subject is not None
+    require_site(by, subject.site_id, what="form")
+    return form, subject
+
+
+def get_or_raise(session: Session, *, form_id: int, by: User) -> FormInstance:
+    """The form ``form_id`` if ``by`` may see it."""
+    return _form_and_subject(session, form_id, by, Action.FORM_VIEW)[0]
+
+
+def _stale(session: Session, form: FormInstance, expected: int) -> StaleVersion:
+    later = session.scalars(
+        select(FormRevision)
+        .where(FormRevision.form_id == form.id, FormRevision.version > expected)
+        .order_by(FormRevision.version)
+    ).all()
+    described = "; ".join(
+        f"version {revision.version} by {revision.saved_by} at {revision.saved_at:%Y-%m-%d %H:%M:%S} UTC: "
+        + ", ".join(f"{name} {old!r} → {new!r}" for name, (old, new) in sorted(revision.changes.items()))
+        for revision in later
+    )
+    return StaleVersion(
+        f"form {form.id} ({form.form_code}) is at version {form.version}, not {expected}; "
+        f"changed since: {described or 'nothing recorded'}",
+        field="expected_version",
+    )
+
+
+def _context(session: Session, subject_id: int, definition: FormDefinition) -> dict[str, Mapping[str, Any]]:
+    """The latest saved values of each other form a cross-form check of ``definition`` names."""
+    codes = {
+        operand.partition(".")[0]
+        for check in definition.checks
+        for operand in check.operands()
+        if "." in operand
+    }
+    context: dict[str, Mapping[str, Any]] = {}
+    for code in codes:
+        latest = session.scalars(
+            select(FormInstance.data)
+            .where(
+                FormInstance.subject_id == subject_id,
+                FormInstance.form_code == code,
+                FormInstance.version > 0,
+            )
+            .order_by(FormInstance.updated_at.desc(), FormInstance.id.desc())
+            .limit(1)
+        ).first()
+        if latest:
+            context[code] = latest
+    return context
+
+
+def _check_procedure_dates(
+    session: Session, subject: Subject, definition: FormDefinition, changes: Mapping[str, tuple[Any, Any]]
+) -> None:
+    procedures = [
+        name for name in changes if definition.field(name).procedure and changes[name][1] is not None
+    ]
+    if not procedures:
+        return
+    consented = consents.first_consent_date(session, subject_id=subject.id)
+    for name in procedures:
+        day = date.fromisoformat(str(changes[name][1])[:10])
+        if consented is None or day < consented:
+            raise InvalidInput(
+                f"{definition.field(name).label} {day} is before the subject's consent "
+                f"({consented or 'none'}): no study procedure before consent",
+                field=f"{definition.code}.{name}",
+            )
+
+
+def save(
+    session: Session,
+    *,
+    form_id: int,
+    values: Mapping[str, object],
+    expected_version: int,
+    by: User,
+    reason: str | None = None,
+    complete: bool = False,
+    today: date | None = None,
+) -> SaveResult:
+    """Save ``values`` into the form (a partial update); see the module docstring for the rules."""
+    form, subject = _form_and_subject(session, form_id, by, Action.FORM_EDIT)
+    definition = form_definition(form.form_code)
+    coerced = coerce_values(definition, values)
+    if not isinstance(expected_version, int) or isinstance(expected_version, bool) or expected_version < 0:
+        raise InvalidInput(f"expected a version number, got {expected_version!r}", field="expected_version")
+    ensure_unlocked(session, subject_id=subject.id)
+    if form.status is FormStatus.LOCKED:
+        raise Locked(f"form {form.id} is locked", field="form")
+    if not form.data or subject.consent_withdrawn_at is None:
+        consents.require_consent(session, subject=subject)
+    if expected_version != form.version:
+        raise _stale(session, form, expected_version)
+    changes = {
+        name: (form.data.get(name), value) for name, value in coerced.items() if form.data.get(name) != value
+    }
+    corrected = sorted(name for name, (old, _) in changes.items() if old is not None)
+    why = (reason or "").strip() or None
+    if corrected and why is None:
+        raise InvalidInput(
+            f"a reason for change is required to change saved values ({', '.join(corrected)})", field="reason"
+        )
+    _check_procedure_dates(session, subject, definition, changes)
+    filled = complete or form.status in _FILLED
+    status = FormStatus.COMPLETE if filled else FormStatus.IN_PROGRESS
+    if not changes and status == form.status:
+        return SaveResult(form=form, changes={}, failures=[])
+    merged = {**form.data, **coerced}
+    merged = {name: value for name, value in merged.items() if value is not None}
+    failures = run_edit_checks(
+        definition,
+        merged,
+        today=today or utcnow().date(),
+        context=_context(session, subject.id, definition),
+        require_complete=filled,
+    )
+    waiting = queries.open_automatic(session, form_id=form.id)
+    claimed: CursorResult[Any] = session.execute(  # type: ignore[assignment]
+        update(FormInstance)
+        .where(FormInstance.id == form.id, FormInstance.version == expected_version)
+        .values(version=expected_version + 1)
+        .execution_options(synchronize_session=False)
+    )
+    if claimed.rowcount != 1:
+        session.refresh(form)
+        raise _stale(session, form, expected_version)
+    old_status, first_save = form.status, expected_version == 0
+    form.data = merged
+    form.version = expected_version + 1
+    form.status = status
+    form.updated_at = utcnow()
+    form.updated_by = by.username
+    session.add(
+        FormRevision(
+            form_id=form.id,
+            version=form.version,
+            changes={name: [old, new] for name, (old, new) in changes.items()},
+            reason=why,
+            saved_by=by.username,
+        )
+    )
+    for name, (old, new) in changes.items():
+        audit.record(
+            session,
+            actor=by.username,
+            action="update" if old is not None else "enter",
+            entity="form",
+            entity_id=form.id,
+            field=f"{definition.code}.{name}",
+            old=old,
+            new=new,
+            reason=why,
+            subject_id=subject.id,
+            site_id=subject.site_id,
+        )
+    if old_status != status:
+        audit.record(
+            session,
+            actor=by.username,
+            action="status",
+            entity="form",
+            entity_id=form.id,
+            field="status",
+            old=old_status.value,
+            new=status.value,
+            reason=why if not first_save else None,
+            subject_id=subject.id,
+            site_id=subject.site_id,
+        )
+    failing = {(failure.field, failure.check) for failure in failures}
+    resolved = [
+        queries.resolve_automatic(session, query=query, by=by)
+        for query in waiting
+        if (query.field, query.check_id) not in failing
+    ]
+    known = {(query.field, query.check_id) for query in waiting}
+    raised = [
+        queries.raise_automatic(session, form=form, site_id=subject.site_id, failure=failure, by=by)
+        for failure in failures
+        if (failure.field, failure.check) not in known
+    ]
+    return SaveResult(form=form, changes=changes, failures=failures, raised=raised, resolved=resolved)
+
+
+def _verifications(session: Session, form: FormInstance) -> dict[str, SourceVerification]:
+    rows = session.scalars(select(SourceVerification).where(SourceVerification.form_id == form.id))
+    return {row.field: row for row in rows}
+
+
+def verified_fields(session: Session, form: FormInstance) -> list[str]:
+    """Fields whose source-data verification still holds (the value verified is the value now)."""
+    return sorted(
+        name
+        for name, row in _verifications(session, form).items()
+        if row.verified_value == form.data.get(name)
+    )
+
+
+def verify_field(
+    session: Session, *, form_id: int, field: str, by: User, comment: str | None = None
+) -> SourceVerification:
+    """The monitor's SDV flag on one field; the form is verified once every shown field with a value is."""
+    form, subject = _form_and_subject(session, form_id, by, Action.FORM_VERIFY)
+    definition = form_definition(form.form_code)
+    name = definition.field(field).name
+    if form.status not in _FILLED:
+        raise Conflict(f"form {form.id} is {form.status}: verify a complete form", field="status")
+    ensure_unlocked(session, subject_id=subject.id)
+    value = form.data.get(name)
+    existing = _verifications(session, form)
+    row = existing.get(name)
+    old = row.verified_value if row is not None else None
+    if row is None:
+        row = SourceVerification(form_id=form.id, field=name, verified_value=value, verified_by=by.username)
+        session.add(row)
+    else:
+        row.verified_value, row.verified_by, row.verified_at = value, by.username, utcnow()
+    row.comment = (comment or "").strip() or None
+    existing[name] = row
+    session.flush()
+    audit.record(
+        session,
+        actor=by.username,
+        action="verify",
+        entity="form",
+        entity_id=form.id,
+        field=f"{definition.code}.{name}",
+        old=old,
+        new=value,
+        reason=row.comment,
+        subject_id=subject.id,
+        site_id=subject.site_id,
+    )
+    shown = visible_fields(definition, form.data)
+    pending = [
+        other
+        for other in definition.field_names()
+        if other in shown
+        and form.data.get(other) is not None
+        and (other not in existing or existing[other].verified_value != form.data.get(other))
+    ]
+    if not pending and form.status is FormStatus.COMPLETE:
+        form.status = FormStatus.VERIFIED
+        audit.record(
+            session,
+            actor=by.username,
+            action="status",
+            entity="form",
+            entity_id=form.id,
+            field="status",
+            old=FormStatus.COMPLETE.value,
+            new=FormStatus.VERIFIED.value,
+            subject_id=subject.id,
+            site_id=subject.site_id,
+        )
+    return row
+
+
+def signature_content(form: FormInstance) -> dict[str, Any]:
+    """What a signature of the form is bound to: the form, its dictionary version and its values."""
+    return {
+        "form_id": form.id,
+        "form_code": form.form_code,
+        "definition_version": form.definition_version,
+        "data": dict(form.data),
+    }
+
+
+def sign_form(session: Session, *, form_id: int, password: str, meaning: str, by: User) -> Signature:
+    """The investigator's electronic signature of a complete form (the password is asked again)."""
+    form, subject = _form_and_subject(session, form_id, by, Action.FORM_SIGN)
+    if form.status not in _FILLED:
+        raise Conflict(f"form {form.id} is {form.status}: sign a complete form", field="status")
+    ensure_unlocked(session, subject_id=subject.id)
+    signature = signatures.sign(
+        session,
+        user=by,
+        password=password,
+        entity="form",
+        entity_id=form.id,
+        content=signature_content(form),
+        meaning=meaning,  # type: ignore[arg-type]
+        subject_id=subject.id,
+        site_id=subject.site_id,
+    )
+    if form.status is not FormStatus.SIGNED:
+        audit.record(
+            session,
+            actor=by.username,
+            action="status",
+            entity="form",
+            entity_id=form.id,
+            field="status",
+            old=form.status.value,
+            new=FormStatus.SIGNED.value,
+            subject_id=subject.id,
+            site_id=subject.site_id,
+        )
+        form.status = FormStatus.SIGNED
+    return signature
+
+
+def _is_locked(session: Session, subject_id: int) -> bool:
+    return any(get_active(session, subject_id=scope) is not None for scope in (None, subject_id))
+
+
+def read(session: Session, *, form: FormInstance) -> FormRead:
+    """The form as shown: status (locked when its subject's data are), SDV'd fields, open queries."""
+    shown = FormRead.model_validate(form)
+    open_queries = session.scalar(
+        select(func.count()).where(DataQuery.form_id == form.id, DataQuery.status != "closed")
+    )
+    status = FormStatus.LOCKED if _is_locked(session, form.subject_id) else form.status
+    signed = signatures.signature_status(
+        session, entity="form", entity_id=form.id, content=signature_content(form)
+    )
+    return shown.model_copy(
+        update={
+            "status": status,
+            "verified_fields": verified_fields(session, form),
+            "open_queries": int(open_queries or 0),
+            "signatures": [str(state) for state in signed],
+        }
+    )
+
+
+def list_forms(session: Session, *, subject_id: int, by: User) -> list[FormInstance]:
+    """Every form of the subject, by visit then form."""
+    subject = subject_for(session, subject_id=subject_id, by=by, action=Action.FORM_VIEW)
+    query = (
+        select(FormInstance)
+        .outerjoin(Visit, Visit.id == FormInstance.visit_id)
+        .where(FormInstance.subject_id == subject.id)
+        .order_by(
+            Visit.target_date.is_(None),
+            Visit.target_date,
+            Visit.id,
+            FormInstance.form_code,
+            FormInstance.sequence,
+        )
+    )
+    return list(session.scalars(query))
+
+
+def revisions(session: Session, *, form_id: int, by: User) -> list[FormRevision]:
+    """Every save of the form, oldest first."""
+    form = get_or_raise(session, form_id=form_id, by=by)
+    query = select(FormRevision).where(FormRevision.form_id == form.id).order_by(FormRevision.version)
+    return list(session.scalars(query))

@@ -1,0 +1,1 @@
+"""Screening attempts: frozen eligibility snapshots, investigator judgments, the screening log."""
