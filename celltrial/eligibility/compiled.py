@@ -105,6 +105,7 @@ class CompiledAll:
     id: str
     text: str
     parts: tuple[CompiledNode, ...]
+    own_parts: tuple[bool, ...]  # False for a part that is another criterion (reported on its own)
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,6 +113,7 @@ class CompiledAny:
     id: str
     text: str
     parts: tuple[CompiledNode, ...]
+    own_parts: tuple[bool, ...]  # False for a part that is another criterion (reported on its own)
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,10 +170,11 @@ def compile_rules(rules: EligibilityRules, settings: ProtocolSettings) -> Compil
     def build(node: Any, node_id: str, text: str) -> CompiledNode:
         node_id = node.id or node_id
         text = node.text or text
-        if isinstance(node, AllOf):
-            return CompiledAll(node_id, text, tuple(build(child, "", "") for child in node.all_of))
-        if isinstance(node, AnyOf):
-            return CompiledAny(node_id, text, tuple(build(child, "", "") for child in node.any_of))
+        if isinstance(node, AllOf | AnyOf):
+            children = node.all_of if isinstance(node, AllOf) else node.any_of
+            parts = tuple(build(child, "", "") for child in children)
+            own = tuple(not isinstance(part, CompiledRef) for part in parts)
+            return (CompiledAll if isinstance(node, AllOf) else CompiledAny)(node_id, text, parts, own)
         if isinstance(node, CriterionRef):
             return CompiledRef(node.criterion, text, node.criterion)
         if isinstance(node, AgeRule):

@@ -22,15 +22,15 @@ from celltrial.eligibility.compiled import (
     compile_rules,
 )
 from celltrial.eligibility.facts import PatientFacts
-from celltrial.eligibility.predicates import LEAF_EVALUATORS
+from celltrial.eligibility.predicates import LEAF_EVALUATORS, Context
 from celltrial.eligibility.result import (
+    CriterionKind,
     CriterionResult,
     EligibilityResult,
     Evidence,
     Judgment,
     RuleResult,
-    combine_all,
-    combine_any,
+    Verdict,
     decide,
 )
 from celltrial.eligibility.rules import EligibilityRules
@@ -62,8 +62,7 @@ class _Evaluation:
     ) -> None:
         self.rules = rules
         self.by_id = {criterion.id: criterion for criterion in rules.criteria}
-        self.facts = facts
-        self.screening_date = screening_date
+        self.context = Context(facts, screening_date)
         self.judgments = judgments
         self.done: dict[str, CriterionResult] = {}
 
@@ -71,50 +70,29 @@ class _Evaluation:
         found = self.done.get(criterion_id)
         if found is None:
             criterion: CompiledCriterion = self.by_id[criterion_id]
-            rule = self.node(criterion.rule)
-            found = CriterionResult(
-                criterion.id,
-                "inclusion" if criterion.kind == "inclusion" else "exclusion",
-                criterion.text,
-                rule.verdict,
-                rule.reason,
-                rule.evidence,
-                rule.threshold,
-                rule.parts,
-            )
+            kind: CriterionKind = "inclusion" if criterion.kind == "inclusion" else "exclusion"
+            found = CriterionResult(criterion.id, kind, criterion.text, self.node(criterion.rule))
             self.done[criterion_id] = found
         return found
 
     def node(self, node: CompiledNode) -> RuleResult:
-        if isinstance(node, CompiledAll | CompiledAny):
-            return self.composite(node)
-        if isinstance(node, CompiledRef):
-            referenced = self.criterion(node.criterion)
-            reason = f"{referenced.id} {_VERDICT_WORDS[referenced.verdict]}: {referenced.reason}"
-            return RuleResult(referenced.id, referenced.text, referenced.verdict, reason)
-        if isinstance(node, CompiledJudgment):
-            return self.judged(node)
-        return LEAF_EVALUATORS[type(node)](node, self.facts, self.screening_date)
+        evaluator = LEAF_EVALUATORS.get(type(node))
+        if evaluator is not None:
+            return evaluator(node, self.context)
+        kind = type(node)
+        if kind is CompiledAll or kind is CompiledAny:
+            return self.composite(node)  # type: ignore[arg-type]
+        if kind is CompiledRef:
+            referenced = self.criterion(node.criterion)  # type: ignore[union-attr]
+            return RuleResult(referenced.id, referenced.text, referenced.verdict, _Referred(referenced))
+        return self.judged(node)  # type: ignore[arg-type]
 
     def composite(self, node: CompiledAll | CompiledAny) -> RuleResult:
         results = [self.node(part) for part in node.parts]
-        combine = combine_all if isinstance(node, CompiledAll) else combine_any
-        verdict = combine(result.verdict for result in results)
-        reasons = [result.reason for result in results if result.verdict == verdict]
-        evidence: list[Evidence] = []
-        seen: set[tuple[str, str, date | None]] = set()
-        for result in results:
-            for item in result.evidence:
-                key = (item.fact, item.source, item.date)
-                if key not in seen:
-                    seen.add(key)
-                    evidence.append(item)
-        parts = tuple(
-            result
-            for part, result in zip(node.parts, results, strict=True)
-            if not isinstance(part, CompiledRef)
-        )
-        return RuleResult(node.id, node.text, verdict, "; ".join(reasons), tuple(evidence), None, parts)
+        verdicts = {result.verdict for result in results}
+        verdict = _combine_all(verdicts) if type(node) is CompiledAll else _combine_any(verdicts)
+        parts = tuple(result for result, own in zip(results, node.own_parts, strict=True) if own)
+        return RuleResult(node.id, node.text, verdict, _Joined(results, verdict), (), None, parts)
 
     def judged(self, node: CompiledJudgment) -> RuleResult:
         judgment = self.judgments.get(node.id)
@@ -133,6 +111,47 @@ class _Evaluation:
         )
         reason = f"Judged {words} by {judgment.by} on {judgment.day.isoformat()}{comment}"
         return RuleResult(node.id, node.text, judgment.answer, reason, (evidence,))
+
+
+class _Joined:
+    """A composite's reason: the reasons of its parts that share its verdict."""
+
+    __slots__ = ("results", "verdict")
+
+    def __init__(self, results: list[RuleResult], verdict: Verdict) -> None:
+        self.results, self.verdict = results, verdict
+
+    def __call__(self) -> str:
+        return "; ".join(result.reason for result in self.results if result.verdict == self.verdict)
+
+
+class _Referred:
+    """The reason of a rule that is another criterion's verdict."""
+
+    __slots__ = ("criterion",)
+
+    def __init__(self, criterion: CriterionResult) -> None:
+        self.criterion = criterion
+
+    def __call__(self) -> str:
+        found = self.criterion
+        return f"{found.id} {_VERDICT_WORDS[found.verdict]}: {found.reason}"
+
+
+def _combine_all(seen: set[Verdict]) -> Verdict:
+    if "not_met" in seen:
+        return "not_met"
+    if len(seen) == 1 and "met" in seen:
+        return "met"
+    return "unknown" if "unknown" in seen else "needs_review"
+
+
+def _combine_any(seen: set[Verdict]) -> Verdict:
+    if "met" in seen:
+        return "met"
+    if len(seen) == 1 and "not_met" in seen:
+        return "not_met"
+    return "unknown" if "unknown" in seen else "needs_review"
 
 
 def _judgments_by_rule(rules: CompiledRules, judgments: Sequence[Judgment]) -> dict[str, Judgment]:

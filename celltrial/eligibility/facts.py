@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from functools import cache
 from importlib import resources
-from typing import Literal
+from typing import Literal, NamedTuple
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field
@@ -40,8 +40,7 @@ FactType = Literal["quantity", "count", "coded", "boolean", "condition"]
 ACTIVE_CONDITION_STATUSES = frozenset({"active", "recurrence", "relapse"})
 
 
-@dataclass(frozen=True, slots=True)
-class Fact:
+class Fact(NamedTuple):
     """One value of one fact.
 
     ``value`` is a number (``quantity``/``count``), a code (``coded``), or a bool (``boolean``;

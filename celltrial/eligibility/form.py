@@ -29,7 +29,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
 from celltrial.eligibility.facts import Fact, FactDefinition, PatientFacts, fact_catalogue
 from celltrial.eligibility.result import Judgment
@@ -56,19 +56,6 @@ class ScreeningPatient(_Strict):
     id: str | None = None
     birth_date: dt.date | None = None
     sex: Literal["male", "female", "other", "unknown"] | None = None
-
-
-class ScreeningForm(_Strict):
-    """The envelope of a screening form; ``facts`` entries are checked against the catalogue."""
-
-    form: Literal["celltrial-screening-form"] = FORM_NAME
-    version: Literal[1] = 1
-    patient: ScreeningPatient
-    screening_date: dt.date | None = Field(
-        default=None, description="the day of screening; a command-line date overrides it"
-    )
-    facts: dict[str, dict[str, Any] | list[dict[str, Any]]] = Field(default_factory=dict)
-    judgments: tuple[Judgment, ...] = ()
 
 
 class _Quantity(_Strict):
@@ -109,6 +96,32 @@ _ENTRY_MODELS: dict[str, type[_Strict]] = {
 }
 
 
+def _facts_model() -> type[BaseModel]:
+    """One optional field per catalogue fact, typed by the fact's type (one entry or a list)."""
+    fields: dict[str, Any] = {}
+    for name, definition in fact_catalogue().facts.items():
+        entry = _ENTRY_MODELS[definition.type]
+        fields[name] = (entry | list[entry] | None, Field(default=None, description=definition.text))  # type: ignore[valid-type]
+    model: type[BaseModel] = create_model("ScreeningFacts", __base__=_Strict, **fields)
+    return model
+
+
+ScreeningFacts = _facts_model()
+
+
+class ScreeningForm(_Strict):
+    """A screening form: the patient, the screening date, the facts and the investigator's judgments."""
+
+    form: Literal["celltrial-screening-form"] = FORM_NAME
+    version: Literal[1] = 1
+    patient: ScreeningPatient
+    screening_date: dt.date | None = Field(
+        default=None, description="the day of screening; a command-line date overrides it"
+    )
+    facts: ScreeningFacts = Field(default_factory=lambda: ScreeningFacts())  # type: ignore[valid-type]
+    judgments: tuple[Judgment, ...] = ()
+
+
 @dataclass(frozen=True, slots=True)
 class ScreeningInput:
     """What a screening form gives the engine: facts, judgments and the screening date it names."""
@@ -123,65 +136,86 @@ def is_screening_form(data: Any) -> bool:
     return isinstance(data, dict) and "resourceType" not in data and ("facts" in data or "patient" in data)
 
 
-def _first_error(error: ValidationError, prefix: str) -> str:
-    first = error.errors()[0]
-    where = ".".join(str(part) for part in first["loc"])
-    return f"{prefix}.{where}: {first['msg']}" if where else f"{prefix}: {first['msg']}"
-
-
-def _entry_fact(name: str, definition: FactDefinition, raw: Any, source: str) -> Fact:
-    try:
-        entry = _ENTRY_MODELS[definition.type].model_validate(raw)
-    except ValidationError as error:
-        return Fact(name, None, None, source, problem=_first_error(error, source))
-    if isinstance(entry, _Condition):
+def _entry_fact(name: str, definition: FactDefinition, entry: Any, source: str) -> Fact:
+    kind = type(entry)
+    if kind is _Condition:
         status = entry.status or ("active" if entry.present else None)
         return Fact(name, entry.present, entry.onset, source, status=status)
     problem = None
-    if isinstance(entry, _Quantity | _Count):
-        if entry.value < 0:
-            problem = (
-                f"{source}.value: a negative value ({entry.value}) is not a valid {definition.text.lower()}"
+    value = entry.value
+    if kind is _Quantity or kind is _Count:
+        if value < 0:
+            problem = f"{source}.value: a negative value ({value}) is not a valid {definition.text.lower()}"
+        elif definition.maximum is not None and value > definition.maximum:
+            problem = f"{source}.value: {value} is above the plausible maximum {definition.maximum:g}"
+        if kind is _Quantity:
+            return Fact(
+                name, value, entry.date, source, entry.unit, entry.uln, entry.uln_unit, problem=problem
             )
-        elif definition.maximum is not None and entry.value > definition.maximum:
-            problem = f"{source}.value: {entry.value} is above the plausible maximum {definition.maximum:g}"
-    if isinstance(entry, _Coded) and definition.values and entry.value not in definition.values:
-        problem = f"{source}.value: {entry.value!r} is not one of {', '.join(definition.values)}"
-    if isinstance(entry, _Quantity):
-        return Fact(
-            name, entry.value, entry.date, source, entry.unit, entry.uln, entry.uln_unit, problem=problem
-        )
-    assert isinstance(entry, _Count | _Coded | _Boolean)
-    return Fact(name, entry.value, entry.date, source, problem=problem)
+    elif kind is _Coded and definition.values and value not in definition.values:
+        problem = f"{source}.value: {value!r} is not one of {', '.join(definition.values)}"
+    return Fact(name, value, entry.date, source, problem=problem)
+
+
+def _path(location: tuple[int | str, ...]) -> str:
+    path = ""
+    for part in location:
+        path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
+    return path or "$"
+
+
+def _validate(data: dict[str, Any]) -> tuple[ScreeningForm, dict[str, str]]:
+    """The validated form, and the facts left out because their entries are malformed."""
+    try:
+        return ScreeningForm.model_validate(data), {}
+    except ValidationError as error:
+        catalogue = fact_catalogue().facts
+        malformed: dict[str, str] = {}
+        for problem in error.errors():
+            location = tuple(problem["loc"])
+            if len(location) >= 2 and location[0] == "facts" and location[1] in catalogue:
+                if isinstance(location[-1], str) and location[-1].startswith(("list[", "_")):
+                    location = location[:-1]  # pydantic's union branch names are not paths
+                where = _path(tuple(part for part in location if not str(part).startswith(("list[", "_"))))
+                malformed.setdefault(str(location[1]), f"form: {where}: {problem['msg']}")
+            elif len(location) == 2 and location[0] == "facts":
+                message = f"unknown fact {location[1]!r} (the fact catalogue lists the names)"
+                raise InvalidInput(message, field=f"facts.{location[1]}") from None
+            else:
+                raise InvalidInput(problem["msg"], field=_path(location)) from None
+    facts = data.get("facts")
+    kept = (
+        {name: raw for name, raw in facts.items() if name not in malformed} if isinstance(facts, dict) else {}
+    )
+    return ScreeningForm.model_validate({**data, "facts": kept}), malformed
 
 
 def read_form(data: Any) -> ScreeningInput:
     """Read a parsed screening form into the patient's facts and the investigator's judgments."""
     if not isinstance(data, dict):
         raise InvalidInput("a screening form must be a JSON object", field="$")
-    try:
-        form = ScreeningForm.model_validate(data)
-    except ValidationError as error:
-        first = error.errors()[0]
-        raise InvalidInput(first["msg"], field=".".join(str(part) for part in first["loc"]) or "$") from None
-    catalogue = fact_catalogue()
+    form, malformed = _validate(data)
+    catalogue = fact_catalogue().facts
     facts: dict[str, tuple[Fact, ...]] = {}
     problems: list[str] = []
-    for name, raw in form.facts.items():
-        definition = catalogue.get(name)
-        if definition is None:
-            raise InvalidInput(
-                f"unknown fact {name!r} (the fact catalogue lists the names)", field=f"facts.{name}"
+    given: BaseModel = form.facts
+    for name in given.model_fields_set:
+        raw = getattr(given, name)
+        if raw is None:
+            continue
+        definition = catalogue[name]
+        if isinstance(raw, list):
+            read = tuple(
+                _entry_fact(name, definition, entry, f"form: facts.{name}[{index}]")
+                for index, entry in enumerate(raw)
             )
-        entries = raw if isinstance(raw, list) else [raw]
-        read = []
-        for index, entry in enumerate(entries):
-            source = f"form: facts.{name}[{index}]" if isinstance(raw, list) else f"form: facts.{name}"
-            fact = _entry_fact(name, definition, entry, source)
-            if fact.problem:
-                problems.append(fact.problem)
-            read.append(fact)
-        facts[name] = tuple(read)
+        else:
+            read = (_entry_fact(name, definition, raw, f"form: facts.{name}"),)
+        problems.extend(fact.problem for fact in read if fact.problem)
+        facts[name] = read
+    for name, problem in malformed.items():
+        facts[name] = (Fact(name, None, None, f"form: facts.{name}", problem=problem),)
+        problems.append(problem)
     patient = form.patient
     birth = (
         Fact("birth_date", patient.birth_date.isoformat(), patient.birth_date, "form: patient.birth_date")

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
@@ -28,10 +28,12 @@ from celltrial.eligibility.compiled import (
     CompiledSex,
 )
 from celltrial.eligibility.facts import ACTIVE_CONDITION_STATUSES, Fact, PatientFacts
-from celltrial.eligibility.result import AppliedThreshold, Evidence, RuleResult, Verdict
+from celltrial.eligibility.result import AppliedThreshold, Evidence, Explanation, RuleResult, Verdict
 from celltrial.errors import UnsupportedUnit
 
 __all__ = [
+    "Context",
+    "Selection",
     "age_in_years",
     "evaluate_age",
     "evaluate_coded",
@@ -39,6 +41,7 @@ __all__ = [
     "evaluate_condition",
     "evaluate_sex",
     "months_before",
+    "select",
 ]
 
 _RELATION = {
@@ -114,27 +117,53 @@ def _problem(fact: Fact, screening_date: date) -> str | None:
     return None
 
 
-def _select(
-    facts: tuple[Fact, ...], window_days: int | None, screening_date: date
-) -> tuple[Fact | None, str | None, tuple[Fact, ...], tuple[Fact, ...]]:
-    """(used fact, problem, other facts in the window, facts outside the window)."""
+@dataclass(frozen=True, slots=True)
+class Selection:
+    """The value of a fact that counts in a window, the others in it, and the older ones."""
+
+    used: Fact | None
+    problem: str | None
+    others: tuple[Fact, ...]
+    outside: tuple[Fact, ...]
+    evidence: tuple[Evidence, ...]
+
+
+def select(facts: tuple[Fact, ...], window_days: int | None, screening_date: date) -> Selection:
+    """The most recent value in ``[screening date − window, screening date]`` (see the module docs)."""
     earliest = screening_date - timedelta(days=window_days) if window_days is not None else None
     inside: list[tuple[date, int, Fact]] = []
     outside: list[Fact] = []
     for position, fact in enumerate(facts):
         problem = _problem(fact, screening_date)
         if problem is None and earliest is not None and fact.date is None:
-            fact = replace(fact, problem=f"{fact.source}: {fact.name} has no date")
+            fact = fact._replace(problem=f"{fact.source}: {fact.name} has no date")
         if fact.problem is None and earliest is not None and fact.date is not None and fact.date < earliest:
             outside.append(fact)
             continue
         inside.append((fact.date or date.max, position, fact))
     if not inside:
-        return None, None, (), tuple(outside)
+        return Selection(None, None, (), tuple(outside), tuple(_evidence(f, False) for f in outside))
     inside.sort(key=lambda item: (item[0], item[1]))
     used = inside[-1][2]
     others = tuple(item[2] for item in reversed(inside[:-1]))
-    return used, _problem(used, screening_date), others, tuple(outside)
+    evidence = (_evidence(used, True), *(_evidence(fact, False) for fact in others))
+    return Selection(used, _problem(used, screening_date), others, tuple(outside), evidence)
+
+
+@dataclass(slots=True)
+class Context:
+    """One patient's facts on one screening date; selections are shared by rules reading the same fact."""
+
+    facts: PatientFacts
+    screening_date: date
+    selections: dict[tuple[str, int | None], Selection] = field(default_factory=dict)
+
+    def select(self, fact: str, window_days: int | None) -> Selection:
+        key = (fact, window_days)
+        found = self.selections.get(key)
+        if found is None:
+            found = self.selections[key] = select(self.facts.of(fact), window_days, self.screening_date)
+        return found
 
 
 def _missing(text: str, window_days: int | None, screening_date: date, outside: tuple[Fact, ...]) -> str:
@@ -149,32 +178,35 @@ def _missing(text: str, window_days: int | None, screening_date: date, outside: 
 
 
 def _result(
-    node: Any, verdict: Verdict, reason: str, evidence: tuple[Evidence, ...] = (), **extra: Any
+    node: Any, verdict: Verdict, reason: Explanation, evidence: tuple[Evidence, ...] = (), **extra: Any
 ) -> RuleResult:
     return RuleResult(node.id, node.text, verdict, reason, evidence, **extra)
 
 
-def _windowed(
-    node: CompiledCompare | CompiledCoded, facts: PatientFacts, screening_date: date
-) -> tuple[Fact | None, RuleResult | None, tuple[Evidence, ...], str]:
-    used, problem, others, outside = _select(facts.of(node.fact), node.window_days, screening_date)
-    if used is None:
-        reason = _missing(_lower(node.fact_text), node.window_days, screening_date, outside)
-        return None, _result(node, "unknown", reason, tuple(_evidence(f, False) for f in outside)), (), ""
-    evidence = (_evidence(used, True), *(_evidence(fact, False) for fact in others))
-    if problem:
-        return None, _result(node, "unknown", problem, evidence), evidence, ""
-    note = (
-        f" (most recent of {len(others) + 1} values in the {node.window_days}-day window)" if others else ""
-    )
-    return used, None, evidence, note
+def _windowed(node: CompiledCompare | CompiledCoded, context: Context) -> tuple[Selection, RuleResult | None]:
+    chosen = context.select(node.fact, node.window_days)
+    if chosen.used is None:
+        window, day, outside = node.window_days, context.screening_date, chosen.outside
+        return chosen, _result(
+            node, "unknown", lambda: _missing(_lower(node.fact_text), window, day, outside), chosen.evidence
+        )
+    if chosen.problem:
+        return chosen, _result(node, "unknown", chosen.problem, chosen.evidence)
+    return chosen, None
 
 
-def evaluate_compare(node: CompiledCompare, facts: PatientFacts, screening_date: date) -> RuleResult:
-    used, early, evidence, note = _windowed(node, facts, screening_date)
-    if early is not None or used is None:
-        assert early is not None
+def _note(chosen: Selection, window_days: int | None) -> str:
+    if not chosen.others:
+        return ""
+    return f" (most recent of {len(chosen.others) + 1} values in the {window_days}-day window)"
+
+
+def evaluate_compare(node: CompiledCompare, context: Context) -> RuleResult:
+    chosen, early = _windowed(node, context)
+    if early is not None:
         return early
+    used, evidence = chosen.used, chosen.evidence
+    assert used is not None
     value = used.value
     if isinstance(value, bool) or not isinstance(value, int | float):
         return _result(
@@ -208,28 +240,37 @@ def evaluate_compare(node: CompiledCompare, facts: PatientFacts, screening_date:
     shown_unit = value_unit if limit_unit else None
     threshold = AppliedThreshold(node.operator, limit, shown_unit, label)
     verdict: Verdict = "met" if _holds(float(value), node.operator, limit) else "not_met"
-    relation = _RELATION[node.operator][0 if verdict == "met" else 1]
-    limit_text = _with_unit(limit, shown_unit)
-    if node.times_uln is not None:
-        limit_text = f"{limit_text} = {label}"
-    when = f" on {used.date.isoformat()}" if used.date else ""
-    reason = f"{node.fact_text} {_with_unit(value, used.unit)}{when} {relation} {limit_text}{note}"
-    return _result(node, verdict, reason, evidence, threshold=threshold)
+
+    def explain() -> str:
+        relation = _RELATION[node.operator][0 if verdict == "met" else 1]
+        limit_text = _with_unit(limit, shown_unit)
+        if node.times_uln is not None:
+            limit_text = f"{limit_text} = {label}"
+        when = f" on {used.date.isoformat()}" if used.date else ""
+        note = _note(chosen, node.window_days)
+        return f"{node.fact_text} {_with_unit(value, used.unit)}{when} {relation} {limit_text}{note}"
+
+    return _result(node, verdict, explain, evidence, threshold=threshold)
 
 
-def evaluate_coded(node: CompiledCoded, facts: PatientFacts, screening_date: date) -> RuleResult:
-    used, early, evidence, note = _windowed(node, facts, screening_date)
-    if early is not None or used is None:
-        assert early is not None
+def evaluate_coded(node: CompiledCoded, context: Context) -> RuleResult:
+    chosen, early = _windowed(node, context)
+    if early is not None:
         return early
+    used = chosen.used
+    assert used is not None
     verdict: Verdict = "met" if used.value in node.values and used.value is not None else "not_met"
-    when = f" on {used.date.isoformat()}" if used.date else ""
-    reason = f"{node.fact_text}: {_with_unit(used.value, None)}{when}{note}"
-    return _result(node, verdict, reason, evidence)
+
+    def explain() -> str:
+        when = f" on {used.date.isoformat()}" if used.date else ""
+        return f"{node.fact_text}: {_with_unit(used.value, None)}{when}{_note(chosen, node.window_days)}"
+
+    return _result(node, verdict, explain, chosen.evidence)
 
 
-def evaluate_condition(node: CompiledCondition, facts: PatientFacts, screening_date: date) -> RuleResult:
-    recorded = facts.of(node.fact)
+def evaluate_condition(node: CompiledCondition, context: Context) -> RuleResult:
+    recorded = context.facts.of(node.fact)
+    screening_date = context.screening_date
     if not recorded:
         return _result(node, "unknown", f"{node.fact_text}: not recorded as present or absent")
     evidence = tuple(_evidence(fact, True) for fact in recorded)
@@ -243,77 +284,88 @@ def evaluate_condition(node: CompiledCondition, facts: PatientFacts, screening_d
     else:
         matching = present
     if node.lookback_months is not None:
-        since = months_before(screening_date, node.lookback_months)
+        months = node.lookback_months
+        since = months_before(screening_date, months)
         undated = [fact for fact in matching if fact.date is None]
         recent = [fact for fact in matching if fact.date is not None and fact.date >= since]
         if recent:
-            fact = max(recent, key=lambda item: item.date or date.min)
-            assert fact.date is not None
-            reason = (
-                f"{node.fact_text} on {fact.date.isoformat()}, within {node.lookback_months} months "
-                f"before {screening_date.isoformat()} ({fact.source})"
+            found = max(recent, key=lambda item: item.date or date.min)
+            return _result(
+                node,
+                "met",
+                lambda: (
+                    f"{node.fact_text} on {found.date.isoformat() if found.date else ''}, within {months} "
+                    f"months before {screening_date.isoformat()} ({found.source})"
+                ),
+                evidence,
             )
-            return _result(node, "met", reason, evidence)
         if undated:
             return _result(
                 node, "unknown", f"{undated[0].source}: {node.fact_text} has no onset date", evidence
             )
         if matching:
             latest = max(fact.date or date.min for fact in matching)
-            reason = (
-                f"{node.fact_text} on {latest.isoformat()} is more than {node.lookback_months} months "
-                f"before {screening_date.isoformat()}"
+            return _result(
+                node,
+                "not_met",
+                lambda: (
+                    f"{node.fact_text} on {latest.isoformat()} is more than {months} months "
+                    f"before {screening_date.isoformat()}"
+                ),
+                evidence,
             )
-            return _result(node, "not_met", reason, evidence)
     elif matching:
-        fact = matching[0]
-        status = f" ({fact.status})" if fact.status else ""
-        onset = f", onset {fact.date.isoformat()}" if fact.date else ""
-        return _result(node, "met", f"{node.fact_text}{status} recorded{onset} ({fact.source})", evidence)
+        first = matching[0]
+
+        def explain_present() -> str:
+            status = f" ({first.status})" if first.status else ""
+            onset = f", onset {first.date.isoformat()}" if first.date else ""
+            return f"{node.fact_text}{status} recorded{onset} ({first.source})"
+
+        return _result(node, "met", explain_present, evidence)
     if present:
         statuses = ", ".join(sorted({fact.status or "unknown status" for fact in present}))
         return _result(node, "not_met", f"{node.fact_text} recorded but not active ({statuses})", evidence)
-    return _result(node, "not_met", f"No {_lower(node.fact_text)} ({recorded[0].source})", evidence)
+    source = recorded[0].source
+    return _result(node, "not_met", lambda: f"No {_lower(node.fact_text)} ({source})", evidence)
 
 
-def evaluate_age(node: CompiledAge, facts: PatientFacts, screening_date: date) -> RuleResult:
-    birth = facts.birth_date
+def evaluate_age(node: CompiledAge, context: Context) -> RuleResult:
+    birth = context.facts.birth_date
+    screening_date = context.screening_date
     if birth is None:
         return _result(node, "unknown", "No birth date recorded")
     evidence = (_evidence(birth, True),)
     if birth.problem or birth.date is None:
         return _result(node, "unknown", birth.problem or f"{birth.source}: no birth date", evidence)
     if birth.date > screening_date:
-        return _result(
-            node,
-            "unknown",
-            f"{birth.source}: birth date {birth.date.isoformat()} is after the screening date",
-            evidence,
-        )
-    age = age_in_years(birth.date, screening_date)
+        reason = f"{birth.source}: birth date {birth.date.isoformat()} is after the screening date"
+        return _result(node, "unknown", reason, evidence)
+    born = birth.date
+    age = age_in_years(born, screening_date)
     low = node.min_years if node.min_years is not None else -1
     high = node.max_years if node.max_years is not None else 10**6
     verdict: Verdict = "met" if low <= age <= high else "not_met"
-    bounds = (
-        f"{node.min_years}-{node.max_years}"
-        if node.min_years is not None and node.max_years is not None
-        else ""
-    )
-    where = "within" if verdict == "met" else "outside"
-    born = birth.date.isoformat()
-    reason = f"Age {age} years on {screening_date.isoformat()} (born {born}) is {where} {bounds} years"
-    return _result(node, verdict, reason, evidence)
+
+    def explain() -> str:
+        bounds = f"{node.min_years}-{node.max_years}"
+        where = "within" if verdict == "met" else "outside"
+        on = screening_date.isoformat()
+        return f"Age {age} years on {on} (born {born.isoformat()}) is {where} {bounds} years"
+
+    return _result(node, verdict, explain, evidence)
 
 
-def evaluate_sex(node: CompiledSex, facts: PatientFacts, screening_date: date) -> RuleResult:
-    sex = facts.sex
+def evaluate_sex(node: CompiledSex, context: Context) -> RuleResult:
+    sex = context.facts.sex
     if sex is None or sex.value in (None, "unknown"):
-        return _result(node, "unknown", "Sex not recorded", (_evidence(sex, True),) if sex else ())
+        reason = sex.problem if sex is not None and sex.problem else "Sex not recorded"
+        return _result(node, "unknown", reason, (_evidence(sex, True),) if sex else ())
     verdict: Verdict = "met" if sex.value in node.values else "not_met"
     return _result(node, verdict, f"Sex: {sex.value}", (_evidence(sex, True),))
 
 
-LeafEvaluator = Callable[[Any, PatientFacts, date], RuleResult]
+LeafEvaluator = Callable[[Any, Context], RuleResult]
 LEAF_EVALUATORS: dict[type, LeafEvaluator] = {
     CompiledAge: evaluate_age,
     CompiledCompare: evaluate_compare,

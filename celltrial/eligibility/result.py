@@ -10,19 +10,21 @@ decision reads the criteria that no other criterion is composed of.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field
 
 __all__ = [
     "AppliedThreshold",
+    "CriterionKind",
     "CriterionResult",
     "Decision",
     "EligibilityResult",
     "Evidence",
+    "Explanation",
     "Judgment",
     "RuleResult",
     "Verdict",
@@ -52,8 +54,7 @@ class Judgment(BaseModel):
         return self.at.date() if isinstance(self.at, datetime) else self.at
 
 
-@dataclass(frozen=True, slots=True)
-class Evidence:
+class Evidence(NamedTuple):
     """A fact a verdict rests on; ``used`` is False for older values listed alongside."""
 
     fact: str
@@ -74,8 +75,7 @@ class Evidence:
         }
 
 
-@dataclass(frozen=True, slots=True)
-class AppliedThreshold:
+class AppliedThreshold(NamedTuple):
     """The limit a value was compared with, in the value's own unit after conversion."""
 
     operator: str
@@ -87,17 +87,44 @@ class AppliedThreshold:
         return {"operator": self.operator, "value": self.value, "unit": self.unit, "basis": self.basis}
 
 
-@dataclass(frozen=True, slots=True)
-class RuleResult:
-    """The verdict of one rule or part of a composite rule."""
+Explanation = str | Callable[[], str]
+
+
+class RuleResult(NamedTuple):
+    """The verdict of one rule or part of a composite rule.
+
+    The reason is written when asked for (``explanation`` may be a function), and a composite's
+    evidence is gathered from its parts when asked for: bulk evaluation that reads only verdicts
+    never pays for the sentences.
+    """
 
     id: str
     text: str
     verdict: Verdict
-    reason: str
-    evidence: tuple[Evidence, ...] = ()
+    explanation: Explanation
+    own_evidence: tuple[Evidence, ...] = ()
     threshold: AppliedThreshold | None = None
     parts: tuple[RuleResult, ...] = ()
+
+    @property
+    def reason(self) -> str:
+        """One line a coordinator can read."""
+        if isinstance(self.explanation, str):
+            return self.explanation
+        return self.explanation()
+
+    @property
+    def evidence(self) -> tuple[Evidence, ...]:
+        """The facts the verdict rests on (a composite's: its parts', without repeats)."""
+        if not self.parts:
+            return self.own_evidence
+        gathered: dict[tuple[str, str, date | None, bool], Evidence] = {}
+        for item in self.own_evidence:
+            gathered.setdefault((item.fact, item.source, item.date, item.used), item)
+        for part in self.parts:
+            for item in part.evidence:
+                gathered.setdefault((item.fact, item.source, item.date, item.used), item)
+        return tuple(gathered.values())
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -111,18 +138,33 @@ class RuleResult:
         }
 
 
-@dataclass(frozen=True, slots=True)
-class CriterionResult:
-    """The verdict of one criterion of the protocol."""
+class CriterionResult(NamedTuple):
+    """The verdict of one criterion of the protocol: its rule's result, with kind and registry text."""
 
     id: str
     kind: CriterionKind
     text: str
-    verdict: Verdict
-    reason: str
-    evidence: tuple[Evidence, ...] = ()
-    threshold: AppliedThreshold | None = None
-    parts: tuple[RuleResult, ...] = ()
+    rule: RuleResult
+
+    @property
+    def verdict(self) -> Verdict:
+        return self.rule.verdict
+
+    @property
+    def reason(self) -> str:
+        return self.rule.reason
+
+    @property
+    def evidence(self) -> tuple[Evidence, ...]:
+        return self.rule.evidence
+
+    @property
+    def threshold(self) -> AppliedThreshold | None:
+        return self.rule.threshold
+
+    @property
+    def parts(self) -> tuple[RuleResult, ...]:
+        return self.rule.parts
 
     def to_json(self) -> dict[str, Any]:
         return {

@@ -1,0 +1,72 @@
+"""Eligibility throughput on one core: patients per second from three inputs.
+
+1. screening forms (JSON text → form → evaluate), goal ≥ 5,000/s;
+2. screening-sized FHIR Bundles (a Patient and about 30 Observations and Conditions, written from
+   the sample eligible form), goal ≥ 1,000/s;
+3. the full Synthea Bundles in ../shared/data/fhir/synthea_r4_pathling (0.4-3 MB each), goal ≥ 50/s.
+
+Each figure includes parsing the JSON text. Run: ``.venv/bin/python bench/bench_eligibility.py``.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+
+from celltrial.eligibility import evaluate, load_rules, read_bundle, read_form
+from celltrial.eligibility.examples import example_path
+from celltrial.eligibility.fhir_bundle import facts_to_bundle
+from celltrial.protocol.library import load_settings
+
+SYNTHEA = Path(__file__).resolve().parents[2] / "shared" / "data" / "fhir" / "synthea_r4_pathling"
+RULES = load_rules("NCT07008872")
+SETTINGS = load_settings("NCT07008872")
+SCREENING_DATE = date(2025, 7, 1)
+
+
+def rate(label: str, texts: list[str], screen: Callable[[str], object], seconds: float, goal: float) -> float:
+    for text in texts[:3]:
+        screen(text)  # warm caches (compiled rules, unit factors)
+    done, started = 0, time.perf_counter()
+    while time.perf_counter() - started < seconds:
+        for text in texts:
+            screen(text)
+        done += len(texts)
+    per_second = done / (time.perf_counter() - started)
+    verdict = "ok" if per_second >= goal else "BELOW GOAL"
+    print(f"{label:<36} {per_second:>10,.0f} patients/s   (goal >= {goal:,.0f}: {verdict})")
+    return per_second
+
+
+def from_form(text: str) -> object:
+    screening = read_form(json.loads(text))
+    return evaluate(screening.facts, RULES, SETTINGS, SCREENING_DATE, screening.judgments).decision
+
+
+def from_bundle(text: str) -> object:
+    return evaluate(read_bundle(json.loads(text)), RULES, SETTINGS, SCREENING_DATE).decision
+
+
+def main() -> None:
+    form_text = example_path("eligible").read_text(encoding="utf-8")
+    facts = read_form(json.loads(form_text)).facts
+    bundle = facts_to_bundle(facts)
+    small_text = json.dumps(bundle)
+    synthea = [path.read_text(encoding="utf-8") for path in sorted(SYNTHEA.glob("*.json"))]
+    typical = [text for text in synthea if len(text) < 700_000]
+    print(f"screening-sized bundle: {len(bundle['entry'])} entries, {len(small_text):,} bytes")
+    print(
+        f"Synthea bundles: {len(synthea)} ({sum(map(len, synthea)) / len(synthea) / 1e6:.2f} MB mean); "
+        f"{len(typical)} of them under 0.7 MB"
+    )
+    rate("screening forms", [form_text], from_form, 3.0, 5_000)
+    rate("screening-sized FHIR bundles", [small_text], from_bundle, 3.0, 1_000)
+    rate("Synthea bundles, all 14", synthea, from_bundle, 5.0, 50)
+    rate("Synthea bundles under 0.7 MB", typical, from_bundle, 5.0, 50)
+
+
+if __name__ == "__main__":
+    main()
