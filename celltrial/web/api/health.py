@@ -1,0 +1,47 @@
+"""``GET /api/v1/health``: whether the app can reach its database and the schema is current."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from fastapi import APIRouter, Request
+from pydantic import BaseModel
+from sqlalchemy import text
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
+
+from celltrial import __version__
+from celltrial.database import pending_migrations
+from celltrial.errors import ServiceUnavailable
+from celltrial.web.problems import problem_responses
+
+router = APIRouter(tags=["health"])
+
+
+class Health(BaseModel):
+    """The app is up and its database answers."""
+
+    status: Literal["ok"]
+    database: Literal["ok"]
+    dialect: str
+    migrations: Literal["current", "behind"]
+    version: str
+
+
+@router.get("/health", response_model=Health, responses=problem_responses(503))
+def health(request: Request) -> Health:
+    """Report the database connection (503 when it cannot be reached) and whether migrations are current."""
+    engine: Engine = request.app.state.engine
+    try:
+        with engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+        behind = bool(pending_migrations(engine))
+    except SQLAlchemyError as error:
+        raise ServiceUnavailable(f"the database cannot be reached: {type(error).__name__}") from None
+    return Health(
+        status="ok",
+        database="ok",
+        dialect=engine.dialect.name,
+        migrations="behind" if behind else "current",
+        version=__version__,
+    )

@@ -1,0 +1,75 @@
+"""The app factory: REST API under ``/api/v1``, server-rendered pages, static files, error mapping.
+
+``create_app(database_url)`` builds one app bound to one database engine; ``celltrial serve``
+and the tests call it, uvicorn serves it. The OpenAPI 3.1 description is at ``/openapi.json``
+and its documentation at ``/docs``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from importlib import resources
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+from sqlalchemy.engine import Engine
+
+from celltrial import __version__
+from celltrial.database import make_engine, session_factory
+from celltrial.web import problems
+from celltrial.web.api import api_router
+from celltrial.web.headers import SecurityHeaders
+from celltrial.web.pages import install_login_redirect, pages_router
+from celltrial.web.settings import WebSettings
+from celltrial.web.templating import render_problem
+
+__all__ = ["create_app"]
+
+DESCRIPTION = """\
+celltrial runs a CAR-T cell-therapy trial: screening, consent, enrolment, visits, CRFs with edit
+checks, queries, audit trail and electronic signatures.
+
+Authenticate with `POST /api/v1/auth/token` (form fields `username`, `password`) and send the
+token as `Authorization: Bearer <token>`. Errors are RFC 9457 problem details
+(`application/problem+json`) whose `field` names the input at fault.
+"""
+
+
+def create_app(
+    database_url: str | None = None,
+    settings: WebSettings | None = None,
+    *,
+    engine: Engine | None = None,
+) -> FastAPI:
+    """An app serving the database at ``database_url`` (or ``engine``), with ``settings``."""
+    settings = settings or WebSettings.from_environment()
+    engine = engine or make_engine(database_url)
+    bound_engine = engine
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        bound_engine.dispose()
+
+    app = FastAPI(
+        title="celltrial",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        openapi_url="/openapi.json",
+        docs_url="/docs",
+        redoc_url=None,
+    )
+    app.state.engine = engine
+    app.state.sessions = session_factory(engine)
+    app.state.settings = settings
+    problems.install(app, html=render_problem)
+    install_login_redirect(app)
+    app.add_middleware(SecurityHeaders)
+    app.include_router(api_router, prefix="/api/v1")
+    app.include_router(pages_router)
+    app.mount(
+        "/static", StaticFiles(directory=str(resources.files("celltrial.web") / "static")), name="static"
+    )
+    return app

@@ -1,0 +1,33 @@
+"""Server-rendered pages (Jinja2 + htmx): one router per area, mounted here."""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import RedirectResponse, Response
+
+from celltrial.web.deps import LoginRequired
+from celltrial.web.pages import account, dashboard
+
+__all__ = ["install_login_redirect", "pages_router"]
+
+pages_router = APIRouter(include_in_schema=False)
+for module in (account, dashboard):
+    pages_router.include_router(module.router)
+
+
+def install_login_redirect(app: FastAPI) -> None:
+    """Send a browser without a live session to the login page (htmx: via ``HX-Redirect``)."""
+
+    async def to_login(request: Request, error: Exception) -> Response:
+        assert isinstance(error, LoginRequired)
+        query = {"next": error.next_path}
+        if error.expired:
+            query["expired"] = "1"
+        target = f"/login?{urlencode(query)}"
+        if request.headers.get("hx-request"):
+            return Response(status_code=401, headers={"HX-Redirect": target})
+        return RedirectResponse(target, status_code=303)
+
+    app.add_exception_handler(LoginRequired, to_login)

@@ -1,0 +1,127 @@
+"""Fixtures of the end-to-end tests: a migrated SQLite database per module, the app, logins.
+
+Passwords are hashed with argon2id at small parameters (same algorithm, a fraction of the
+time) so that logging in dozens of times stays fast.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from argon2 import PasswordHasher
+from e2e_world import PASSWORD, World, build_world
+from fastapi.testclient import TestClient
+
+from celltrial.database import make_engine, session_factory, upgrade
+from celltrial.study.users import passwords
+from celltrial.web.app import create_app
+from celltrial.web.settings import WebSettings
+
+
+@pytest.fixture(scope="module", autouse=True)
+def quick_hashing() -> Iterator[None]:
+    """argon2id with small parameters for the whole module."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(passwords, "_HASHER", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
+        yield
+
+
+def migrated_sqlite(directory: Path) -> str:
+    """A new, migrated SQLite database in ``directory``; its URL."""
+    url = f"sqlite:///{directory / 'celltrial.db'}"
+    engine = make_engine(url)
+    upgrade(engine)
+    engine.dispose()
+    return url
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory, quick_hashing: None) -> World:
+    """A fresh database with sites A and B and a user of every role."""
+    url = migrated_sqlite(tmp_path_factory.mktemp("e2e"))
+    engine = make_engine(url)
+    try:
+        return build_world(url, session_factory(engine))
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def client(world: World) -> Iterator[TestClient]:
+    """A test client of the app on the module's database."""
+    app = create_app(world.url, WebSettings(secret_key="e2e"))
+    with TestClient(app) as test_client:
+        yield test_client
+
+
+def token_headers(client: TestClient, username: str, password: str = PASSWORD) -> dict[str, str]:
+    """The Authorization header of a fresh bearer token for ``username``."""
+    response = client.post("/api/v1/auth/token", data={"username": username, "password": password})
+    assert response.status_code == 200, response.text
+    return {"Authorization": f"Bearer {response.json()['access_token']}"}
+
+
+@pytest.fixture(scope="module")
+def as_role(client: TestClient, world: World) -> dict[str, dict[str, str]]:
+    """Bearer headers by role name (and ``investigator_b``, ``coordinator_b``)."""
+    return {who: token_headers(client, username) for who, username in world.usernames.items()}
+
+
+# --- browser tests: a real uvicorn server per module, one Chromium for the session -------------
+
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+CHROMIUM = "/usr/bin/chromium"
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    """Remember each phase's outcome on the test item, so a fixture can tell that the test failed."""
+    outcome = yield
+    report = outcome.get_result()  # type: ignore[attr-defined]
+    setattr(item, f"report_{report.when}", report)
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[object]:
+    """Debian's Chromium, headless, driven by Playwright."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=["--no-sandbox", "--disable-background-networking"]
+        )
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+@pytest.fixture
+def page(browser: object, request: pytest.FixtureRequest) -> Iterator[object]:
+    """A fresh browser context and page; a screenshot lands in test-artifacts/ when the test fails.
+
+    Console errors (a script error, a refused Content-Security-Policy) are collected in
+    ``page.console_errors``.
+    """
+    from playwright.sync_api import Browser
+
+    assert isinstance(browser, Browser)
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    context.set_default_timeout(10_000)
+    new_page = context.new_page()
+    errors: list[str] = []
+    new_page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+    new_page.on("pageerror", lambda error: errors.append(str(error)))
+    new_page.console_errors = errors  # type: ignore[attr-defined]
+    try:
+        yield new_page
+    finally:
+        report = getattr(request.node, "report_call", None)
+        if report is not None and report.failed:
+            ARTIFACTS.mkdir(exist_ok=True)
+            name = re.sub(r"[^A-Za-z0-9_.-]+", "_", request.node.nodeid)
+            new_page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+        context.close()
