@@ -1,0 +1,150 @@
+"""Run a trial's eligibility rules over a whole OMOP source: verdicts per patient and the funnel.
+
+``prescreen(source, as_of=...)`` resolves the facts' concepts, builds one row per person with the
+latest record of each fact (:mod:`.records`), finds the units the values carry, compiles every
+criterion into a boolean column (:mod:`.compiler`) and aggregates the funnel (:mod:`.funnel`) —
+all in the source's engine; only the unit list and the one-row funnel come back to Python.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import date
+from pathlib import Path
+
+import ibis
+import ibis.expr.types as ir
+
+from celltrial.eligibility.engine import compiled
+from celltrial.eligibility.rules import load_rules
+from celltrial.population.compiler import UnitKey, VerdictCompiler, column_name
+from celltrial.population.concepts import ConceptMap, resolve_concepts
+from celltrial.population.funnel import Funnel, funnel_aggregates, read_funnel
+from celltrial.population.records import patient_table, value_facts
+from celltrial.population.source import OmopSource
+from celltrial.protocol.library import load_settings
+
+__all__ = ["STAGES", "PrescreenRun", "prescreen", "unit_code"]
+
+STAGES = ("concepts", "records", "units", "verdicts", "funnel")
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class PrescreenRun:
+    """A finished run: the funnel, and the per-patient verdict table (still in the engine)."""
+
+    funnel: Funnel
+    verdicts: ir.Table
+    criteria: tuple[tuple[str, str, str], ...]
+
+    def write_verdicts(self, path: Path) -> None:
+        """Per-patient verdicts as Parquet: person_id, one met/not_met/unknown column per criterion."""
+        labels = {
+            column: ibis.cases(
+                (self.verdicts[column] == True, "met"),  # noqa: E712
+                (self.verdicts[column] == False, "not_met"),  # noqa: E712
+                else_="unknown",
+            )
+            for _, _, column in self.criteria
+        }
+        self.verdicts.select("person_id", **labels).to_parquet(path)
+
+
+def unit_code(unit_id: int | None, unit_src: str | None, ucum: dict[int, str]) -> str | None:
+    """The UCUM code of a value's unit: its unit concept, else the unit as written at the source."""
+    if unit_id and unit_id in ucum:
+        return ucum[unit_id]
+    text = (unit_src or "").strip()
+    return text or None
+
+
+def ucum_codes(source: OmopSource, concepts: ConceptMap, unit_ids: set[int]) -> dict[int, str]:
+    """Unit concept id -> UCUM code, from the source's concept table, else the shipped ids."""
+    found = {i: code for i, code in concepts.unit_fallback.items() if i in unit_ids}
+    if source.has("concept") and unit_ids:
+        concept = source.table("concept")
+        rows = (
+            concept.filter((concept.vocabulary_id == "UCUM") & concept.concept_id.isin(sorted(unit_ids)))
+            .select("concept_id", "concept_code")
+            .to_pyarrow()
+            .to_pylist()
+        )
+        found.update({int(r["concept_id"]): str(r["concept_code"]) for r in rows})
+    return found
+
+
+def _units(
+    source: OmopSource, concepts: ConceptMap, patients: ir.Table
+) -> dict[str, dict[UnitKey, str | None]]:
+    facts = [f for f in value_facts(concepts) if f"{f}__unit_id" in patients.columns]
+    if not facts:
+        return {}
+    parts = [
+        patients.select(
+            fact=ibis.literal(f), unit_id=patients[f"{f}__unit_id"], unit_src=patients[f"{f}__unit_src"]
+        ).distinct()
+        for f in facts
+    ]
+    union = parts[0]
+    for part in parts[1:]:
+        union = union.union(part)
+    rows = union.to_pyarrow().to_pylist()
+    ucum = ucum_codes(source, concepts, {int(r["unit_id"]) for r in rows if r["unit_id"]})
+    units: dict[str, dict[UnitKey, str | None]] = {}
+    for row in rows:
+        key = (row["unit_id"], row["unit_src"])
+        units.setdefault(row["fact"], {})[key] = unit_code(row["unit_id"], row["unit_src"], ucum)
+    return units
+
+
+def prescreen(
+    source: OmopSource,
+    *,
+    as_of: date,
+    protocol: str = "NCT07008872",
+    progress: Progress | None = None,
+) -> PrescreenRun:
+    """The funnel of ``protocol`` over every patient of ``source`` on ``as_of``."""
+    step: Progress = progress or (lambda stage: None)
+    rules = compiled(load_rules(protocol), load_settings(protocol))
+    step("concepts")
+    concepts = resolve_concepts(source)
+    step("records")
+    patients = _materialise(source, patient_table(source, concepts, as_of), "patients")
+    step("units")
+    units = _units(source, concepts, patients)
+    step("verdicts")
+    compiler = VerdictCompiler(rules, concepts, patients, units, as_of)
+    expressions = compiler.criteria()
+    alive = patients.death_date.isnull() | (patients.death_date > ibis.literal(as_of, "date"))
+    chosen = patients.filter(alive).select(
+        "person_id", **{column_name(cid): expr for cid, expr in expressions.items()}
+    )
+    verdicts = _materialise(source, chosen, "verdicts")
+    deceased = int(patients.filter(~alive).count().to_pyarrow().as_py())
+    step("funnel")
+    kinds = {c.id: c.kind for c in rules.criteria}
+    every = [(c.id, c.kind, column_name(c.id)) for c in rules.criteria]
+    top = [(cid, kinds[cid], column_name(cid)) for cid in rules.top_level]
+    row = verdicts.aggregate(**funnel_aggregates(verdicts, top, every)).to_pyarrow().to_pylist()[0]
+    funnel = read_funnel(row, top, every, as_of, deceased)
+    notes = (*concepts.notes, *_judgment_notes(rules.judgment_ids))
+    funnel = replace(funnel, source=source.name, engine=source.engine, notes=notes)
+    return PrescreenRun(funnel, verdicts, tuple(every))
+
+
+def _judgment_notes(ids: frozenset[str]) -> tuple[str, ...]:
+    if not ids:
+        return ()
+    return (f"decided by the investigator, unknown for everyone: {', '.join(sorted(ids))}",)
+
+
+def _materialise(source: OmopSource, table: ir.Table, name: str) -> ir.Table:
+    """Compute ``table`` once: a temporary table (DuckDB, PostgreSQL) or a cached frame (Spark)."""
+    if source.engine == "spark":
+        return table.cache()
+    unique = f"celltrial_{name}_{uuid.uuid4().hex[:8]}"
+    return source.con.create_table(unique, table, temp=True)
