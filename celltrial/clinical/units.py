@@ -70,6 +70,8 @@ def pint_unit(ucum: str) -> str:
 
 @lru_cache(maxsize=1024)
 def _parse(ucum: str) -> Any:
+    if any(character.isspace() for character in ucum.strip()):
+        return None  # a UCUM code has no spaces; pint would read "g per L" as a product
     try:
         parsed = registry.parse_expression(pint_unit(ucum))
     except Exception:  # pint's tokenizer raises many types on malformed unit text

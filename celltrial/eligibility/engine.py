@@ -31,6 +31,8 @@ from celltrial.eligibility.result import (
     Judgment,
     RuleResult,
     Verdict,
+    combine_all,
+    combine_any,
     decide,
 )
 from celltrial.eligibility.rules import EligibilityRules
@@ -90,7 +92,7 @@ class _Evaluation:
     def composite(self, node: CompiledAll | CompiledAny) -> RuleResult:
         results = [self.node(part) for part in node.parts]
         verdicts = {result.verdict for result in results}
-        verdict = _combine_all(verdicts) if type(node) is CompiledAll else _combine_any(verdicts)
+        verdict = combine_all(verdicts) if type(node) is CompiledAll else combine_any(verdicts)
         parts = tuple(result for result, own in zip(results, node.own_parts, strict=True) if own)
         return RuleResult(node.id, node.text, verdict, _Joined(results, verdict), (), None, parts)
 
@@ -136,22 +138,6 @@ class _Referred:
     def __call__(self) -> str:
         found = self.criterion
         return f"{found.id} {_VERDICT_WORDS[found.verdict]}: {found.reason}"
-
-
-def _combine_all(seen: set[Verdict]) -> Verdict:
-    if "not_met" in seen:
-        return "not_met"
-    if len(seen) == 1 and "met" in seen:
-        return "met"
-    return "unknown" if "unknown" in seen else "needs_review"
-
-
-def _combine_any(seen: set[Verdict]) -> Verdict:
-    if "met" in seen:
-        return "met"
-    if len(seen) == 1 and "not_met" in seen:
-        return "not_met"
-    return "unknown" if "unknown" in seen else "needs_review"
 
 
 def _judgments_by_rule(rules: CompiledRules, judgments: Sequence[Judgment]) -> dict[str, Judgment]:

@@ -213,7 +213,7 @@ class EligibilityResult:
 
 def combine_all(verdicts: Iterable[Verdict]) -> Verdict:
     """All of: not met if any part is not met; met if all are met; else unknown before needs_review."""
-    seen = set(verdicts)
+    seen = verdicts if isinstance(verdicts, set) else set(verdicts)
     if "not_met" in seen:
         return "not_met"
     if seen <= {"met"}:
@@ -223,7 +223,7 @@ def combine_all(verdicts: Iterable[Verdict]) -> Verdict:
 
 def combine_any(verdicts: Iterable[Verdict]) -> Verdict:
     """Any of: met if any part is met; not met if all are not met; else unknown before needs_review."""
-    seen = set(verdicts)
+    seen = verdicts if isinstance(verdicts, set) else set(verdicts)
     if "met" in seen:
         return "met"
     if seen <= {"not_met"}:
