@@ -1,0 +1,46 @@
+"""Fixtures of the safety integration tests: the EDC world (trial, sites, users) and infused subjects.
+
+The study-core and EDC test worlds live in ``tests/integration/study``; their helper modules are
+imported from there so both suites build the same world.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from argon2 import PasswordHasher
+from sqlalchemy.orm import Session, sessionmaker
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "study"))
+
+from edc_world import edc_fixture  # noqa: F401
+from safety_world import Safety, safety_fixture  # noqa: F401
+from study_world import World, build_world
+
+from celltrial.database import make_engine, session_factory
+from celltrial.study.users import passwords
+
+__all__ = ["Safety"]
+
+
+@pytest.fixture(autouse=True)
+def quick_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """argon2id with small parameters: the same algorithm, a fraction of the time."""
+    monkeypatch.setattr(passwords, "_HASHER", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
+
+
+@pytest.fixture
+def sessions(database_url: str) -> Iterator[sessionmaker[Session]]:
+    engine = make_engine(database_url)
+    try:
+        yield session_factory(engine)
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture
+def world(sessions: sessionmaker[Session]) -> World:
+    return build_world(sessions)
