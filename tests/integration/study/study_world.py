@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from celltrial.database import unit_of_work
+from celltrial.protocol.status import StudyStatus
 from celltrial.study.sites import service as sites
 from celltrial.study.sites.models import Site
+from celltrial.study.subjects.models import Subject
+from celltrial.study.subjects.status import SubjectStatus
+from celltrial.study.trial.models import Trial
 from celltrial.study.users import service as users
 from celltrial.study.users.models import SITE_ROLES, Role, User
 
@@ -54,3 +59,27 @@ def build_world(sessions: sessionmaker[Session]) -> World:
             by=admin,
         )
     return World(s01, s02, people)
+
+
+def add_subjects(sessions: sessionmaker[Session], world: World, count: int = 2) -> list[int]:
+    """``count`` screened subjects at site S01 (rows only: the subject services are tested elsewhere)."""
+    with unit_of_work(sessions) as session:
+        trial = Trial(nct_id="NCT07008872", title="CD7 CAR-T", status=StudyStatus.RECRUITING)
+        session.add(trial)
+        session.flush()
+        made = [
+            Subject(
+                study_id=trial.id,
+                site_id=world.s01.id,
+                screening_number=f"S01-SCR-{n:03d}",
+                status=SubjectStatus.SCREENING,
+                date_of_birth=date(1980, 1, n),
+                sex="female",
+                initials="AB",
+                created_by_id=world["coordinator"].id,
+            )
+            for n in range(1, count + 1)
+        ]
+        session.add_all(made)
+        session.flush()
+        return [subject.id for subject in made]

@@ -2,45 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
-from study_world import World
+from study_world import World, add_subjects
 
 from celltrial.database import unit_of_work
 from celltrial.errors import Conflict, InvalidInput, Locked, NotAllowed, NotFound
-from celltrial.protocol.status import StudyStatus
 from celltrial.study.audit import service as audit
 from celltrial.study.locks import service as locks
-from celltrial.study.subjects.models import Subject
-from celltrial.study.subjects.status import SubjectStatus
-from celltrial.study.trial.models import Trial
 
 
 @pytest.fixture
 def subjects(sessions: sessionmaker[Session], world: World) -> tuple[int, int]:
     """Two screened subjects at site S01."""
-    with unit_of_work(sessions) as session:
-        trial = Trial(nct_id="NCT07008872", title="CD7 CAR-T", status=StudyStatus.RECRUITING)
-        session.add(trial)
-        session.flush()
-        made = [
-            Subject(
-                study_id=trial.id,
-                site_id=world.s01.id,
-                screening_number=f"S01-SCR-{n}",
-                status=SubjectStatus.SCREENING,
-                date_of_birth=date(1980, 1, n),
-                sex="female",
-                initials="AB",
-                created_by_id=world["coordinator"].id,
-            )
-            for n in (1, 2)
-        ]
-        session.add_all(made)
-        session.flush()
-        return made[0].id, made[1].id
+    first, second = add_subjects(sessions, world)
+    return first, second
 
 
 def test_a_locked_subject_refuses_changes_and_others_do_not(
