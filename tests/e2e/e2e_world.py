@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from celltrial.database import unit_of_work
+from celltrial.study.consent import service as consents
 from celltrial.study.sites import service as sites
+from celltrial.study.trial import service as trials
+from celltrial.study.types import utcnow
 from celltrial.study.users import service as users
 from celltrial.study.users.models import SITE_ROLES, Role
 
@@ -17,11 +21,12 @@ PASSWORD = "Marrow-Aphaeresis-2025"
 
 @dataclass
 class World:
-    """Site A (code S01) and site B (code S02); usernames by role, site roles at A, plus B's staff."""
+    """The trial RECRUITING with ICF 1.0; site A (S01) and site B (S02); usernames by role."""
 
     url: str
     site_a: int
     site_b: int
+    study_id: int = 0
     usernames: dict[str, str] = field(default_factory=dict)
     extra: dict[str, object] = field(default_factory=dict)
 
@@ -60,4 +65,14 @@ def build_world(url: str, sessions: sessionmaker[Session]) -> World:
                 by=admin,
             )
             world.usernames[f"{role.value}_b"] = username
+        sponsor = users.get_by_username_or_raise(session, username=world["sponsor"])
+        trial = trials.register(session, nct_id="NCT07008872", by=sponsor)
+        trials.change_status(
+            session, study_id=trial.id, status="RECRUITING", reason="sites initiated", by=sponsor
+        )
+        approved = utcnow().date() - timedelta(days=400)
+        consents.approve_icf_version(
+            session, study_id=trial.id, version="1.0", approved_on=approved, by=sponsor
+        )
+        world.study_id = trial.id
     return world

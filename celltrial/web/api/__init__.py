@@ -4,10 +4,38 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from celltrial.web.api import auth, health, sites, study, users
+from celltrial.web.api import (
+    audit,
+    auth,
+    eligibility,
+    forms,
+    health,
+    locks,
+    queries,
+    screenings,
+    sites,
+    study,
+    subjects,
+    users,
+    visits,
+)
 
 __all__ = ["api_router"]
 
 api_router = APIRouter()
-for module in (health, auth, study, sites, users):
+for module in (
+    health,
+    auth,
+    study,
+    sites,
+    users,
+    eligibility,
+    subjects,
+    screenings,
+    visits,
+    forms,
+    queries,
+    audit,
+    locks,
+):
     api_router.include_router(module.router)

@@ -5,17 +5,22 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Annotated, Generic, TypeVar
 
-from fastapi import Query
+from fastapi import Path, Query
 from pydantic import BaseModel
 
 from celltrial.web.problems import problem_responses
 
-__all__ = ["AUTHENTICATED", "Page", "Paging", "page_of"]
+__all__ = ["AUTHENTICATED", "MAX_ID", "Id", "Page", "Paging", "page_of", "paging"]
 
 T = TypeVar("T")
 
 AUTHENTICATED = problem_responses(401, 403, 422, 503)
 """Problems any authenticated route can answer with."""
+
+
+MAX_ID = 2_147_483_647
+Id = Annotated[int, Path(ge=1, le=MAX_ID, description="A record id")]
+"""A record id in a path."""
 
 
 class Paging(BaseModel):
