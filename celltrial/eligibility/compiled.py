@@ -105,7 +105,7 @@ class CompiledAll:
     id: str
     text: str
     parts: tuple[CompiledNode, ...]
-    own_parts: tuple[bool, ...]  # False for a part that is another criterion (reported on its own)
+    own_parts: tuple[int, ...] | None  # positions of the parts reported here; None: all of them
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,7 +113,7 @@ class CompiledAny:
     id: str
     text: str
     parts: tuple[CompiledNode, ...]
-    own_parts: tuple[bool, ...]  # False for a part that is another criterion (reported on its own)
+    own_parts: tuple[int, ...] | None  # positions of the parts reported here; None: all of them
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,7 +173,8 @@ def compile_rules(rules: EligibilityRules, settings: ProtocolSettings) -> Compil
         if isinstance(node, AllOf | AnyOf):
             children = node.all_of if isinstance(node, AllOf) else node.any_of
             parts = tuple(build(child, "", "") for child in children)
-            own = tuple(not isinstance(part, CompiledRef) for part in parts)
+            mine = tuple(index for index, part in enumerate(parts) if not isinstance(part, CompiledRef))
+            own = None if len(mine) == len(parts) else mine
             return (CompiledAll if isinstance(node, AllOf) else CompiledAny)(node_id, text, parts, own)
         if isinstance(node, CriterionRef):
             return CompiledRef(node.criterion, text, node.criterion)

@@ -21,13 +21,12 @@ from celltrial.eligibility.compiled import (
     CompiledRules,
     compile_rules,
 )
-from celltrial.eligibility.facts import PatientFacts
+from celltrial.eligibility.facts import Fact, PatientFacts
 from celltrial.eligibility.predicates import LEAF_EVALUATORS, Context
 from celltrial.eligibility.result import (
     CriterionKind,
     CriterionResult,
     EligibilityResult,
-    Evidence,
     Judgment,
     RuleResult,
     Verdict,
@@ -90,11 +89,13 @@ class _Evaluation:
         return self.judged(node)  # type: ignore[arg-type]
 
     def composite(self, node: CompiledAll | CompiledAny) -> RuleResult:
-        results = [self.node(part) for part in node.parts]
+        evaluate_node = self.node
+        results = [evaluate_node(part) for part in node.parts]
         verdicts = {result.verdict for result in results}
         verdict = combine_all(verdicts) if type(node) is CompiledAll else combine_any(verdicts)
-        parts = tuple(result for result, own in zip(results, node.own_parts, strict=True) if own)
-        return RuleResult(node.id, node.text, verdict, _Joined(results, verdict), (), None, parts)
+        own = node.own_parts
+        parts = tuple(results) if own is None else tuple([results[index] for index in own])
+        return RuleResult(node.id, node.text, verdict, _Joined(results, verdict), (), (), None, parts)
 
     def judged(self, node: CompiledJudgment) -> RuleResult:
         judgment = self.judgments.get(node.id)
@@ -104,12 +105,8 @@ class _Evaluation:
             )
         comment = f": {judgment.comment}" if judgment.comment else ""
         words = "met" if judgment.answer == "met" else "not met"
-        evidence = Evidence(
-            "investigator_judgment",
-            judgment.answer,
-            None,
-            judgment.day,
-            f"judgment by {judgment.by}{comment}",
+        evidence = Fact(
+            "investigator_judgment", judgment.answer, judgment.day, f"judgment by {judgment.by}{comment}"
         )
         reason = f"Judged {words} by {judgment.by} on {judgment.day.isoformat()}{comment}"
         return RuleResult(node.id, node.text, judgment.answer, reason, (evidence,))

@@ -27,9 +27,10 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Annotated, Any, Literal, NotRequired
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, with_config
+from typing_extensions import TypedDict
 
 from celltrial.eligibility.facts import Fact, FactDefinition, PatientFacts, fact_catalogue
 from celltrial.eligibility.result import Judgment
@@ -37,6 +38,12 @@ from celltrial.errors import InvalidInput
 
 __all__ = [
     "FORM_NAME",
+    "BooleanEntry",
+    "CodedEntry",
+    "ConditionEntry",
+    "CountEntry",
+    "QuantityEntry",
+    "ScreeningFacts",
     "ScreeningForm",
     "ScreeningInput",
     "ScreeningPatient",
@@ -58,55 +65,75 @@ class ScreeningPatient(_Strict):
     sex: Literal["male", "female", "other", "unknown"] | None = None
 
 
-class _Quantity(_Strict):
+_ENTRY = ConfigDict(extra="forbid")
+
+
+@with_config(_ENTRY)
+class QuantityEntry(TypedDict):
+    """A measured value: ``{value, unit, date, uln?, uln_unit?}`` (UCUM unit)."""
+
     value: float
-    unit: str = Field(min_length=1)
+    unit: Annotated[str, Field(min_length=1)]
     date: dt.date
-    uln: float | None = Field(default=None, gt=0)
-    uln_unit: str | None = None
+    uln: NotRequired[Annotated[float, Field(gt=0)] | None]
+    uln_unit: NotRequired[str | None]
 
 
-class _Count(_Strict):
+@with_config(_ENTRY)
+class CountEntry(TypedDict):
+    """A whole number: ``{value, date?}``."""
+
     value: int
-    date: dt.date | None = None
+    date: NotRequired[dt.date | None]
 
 
-class _Coded(_Strict):
+@with_config(_ENTRY)
+class CodedEntry(TypedDict):
+    """A coded answer, one of the fact's values: ``{value, date?}``."""
+
     value: str
-    date: dt.date | None = None
+    date: NotRequired[dt.date | None]
 
 
-class _Boolean(_Strict):
+@with_config(_ENTRY)
+class BooleanEntry(TypedDict):
+    """A yes/no answer: ``{value, date?}``."""
+
     value: bool
-    date: dt.date | None = None
+    date: NotRequired[dt.date | None]
 
 
-class _Condition(_Strict):
+@with_config(_ENTRY)
+class ConditionEntry(TypedDict):
+    """A diagnosis: ``{present, onset?, status?}`` (status active when omitted and present)."""
+
     present: bool
-    onset: dt.date | None = None
-    status: ConditionStatus | None = None
+    onset: NotRequired[dt.date | None]
+    status: NotRequired[ConditionStatus | None]
 
 
-_ENTRY_MODELS: dict[str, type[_Strict]] = {
-    "quantity": _Quantity,
-    "count": _Count,
-    "coded": _Coded,
-    "boolean": _Boolean,
-    "condition": _Condition,
+_ENTRY_TYPES: dict[str, Any] = {
+    "quantity": QuantityEntry,
+    "count": CountEntry,
+    "coded": CodedEntry,
+    "boolean": BooleanEntry,
+    "condition": ConditionEntry,
 }
 
 
-def _facts_model() -> type[BaseModel]:
-    """One optional field per catalogue fact, typed by the fact's type (one entry or a list)."""
+def _facts_type() -> Any:
+    """One optional key per catalogue fact, typed by the fact's type (one entry or a list)."""
     fields: dict[str, Any] = {}
     for name, definition in fact_catalogue().facts.items():
-        entry = _ENTRY_MODELS[definition.type]
-        fields[name] = (entry | list[entry] | None, Field(default=None, description=definition.text))  # type: ignore[valid-type]
-    model: type[BaseModel] = create_model("ScreeningFacts", __base__=_Strict, **fields)
-    return model
+        entry = _ENTRY_TYPES[definition.type]
+        fields[name] = NotRequired[Annotated[entry | list[entry], Field(description=definition.text)]]  # type: ignore[valid-type]
+    facts: Any = TypedDict("ScreeningFacts", fields, total=False)  # type: ignore[misc]
+    facts.__pydantic_config__ = _ENTRY  # type: ignore[attr-defined]
+    return facts
 
 
-ScreeningFacts = _facts_model()
+ScreeningFacts = _facts_type()
+_SOURCES = {name: f"form: facts.{name}" for name in fact_catalogue().facts}
 
 
 class ScreeningForm(_Strict):
@@ -118,7 +145,7 @@ class ScreeningForm(_Strict):
     screening_date: dt.date | None = Field(
         default=None, description="the day of screening; a command-line date overrides it"
     )
-    facts: ScreeningFacts = Field(default_factory=lambda: ScreeningFacts())  # type: ignore[valid-type]
+    facts: ScreeningFacts = Field(default_factory=dict)  # type: ignore[valid-type]
     judgments: tuple[Judgment, ...] = ()
 
 
@@ -136,25 +163,25 @@ def is_screening_form(data: Any) -> bool:
     return isinstance(data, dict) and "resourceType" not in data and ("facts" in data or "patient" in data)
 
 
-def _entry_fact(name: str, definition: FactDefinition, entry: Any, source: str) -> Fact:
-    kind = type(entry)
-    if kind is _Condition:
-        status = entry.status or ("active" if entry.present else None)
-        return Fact(name, entry.present, entry.onset, source, status=status)
+def _entry_fact(name: str, definition: FactDefinition, entry: dict[str, Any], source: str) -> Fact:
+    kind = definition.type
+    if kind == "condition":
+        present = entry["present"]
+        status = entry.get("status") or ("active" if present else None)
+        return Fact(name, present, entry.get("onset"), source, status=status)
     problem = None
-    value = entry.value
-    if kind is _Quantity or kind is _Count:
+    value = entry["value"]
+    if kind == "quantity" or kind == "count":
         if value < 0:
             problem = f"{source}.value: a negative value ({value}) is not a valid {definition.text.lower()}"
         elif definition.maximum is not None and value > definition.maximum:
             problem = f"{source}.value: {value} is above the plausible maximum {definition.maximum:g}"
-        if kind is _Quantity:
-            return Fact(
-                name, value, entry.date, source, entry.unit, entry.uln, entry.uln_unit, problem=problem
-            )
-    elif kind is _Coded and definition.values and value not in definition.values:
+        if kind == "quantity":
+            uln, uln_unit = entry.get("uln"), entry.get("uln_unit")
+            return Fact(name, value, entry["date"], source, entry["unit"], uln, uln_unit, problem=problem)
+    elif kind == "coded" and definition.values and value not in definition.values:
         problem = f"{source}.value: {value!r} is not one of {', '.join(definition.values)}"
-    return Fact(name, value, entry.date, source, problem=problem)
+    return Fact(name, value, entry.get("date"), source, problem=problem)
 
 
 def _path(location: tuple[int | str, ...]) -> str:
@@ -162,6 +189,11 @@ def _path(location: tuple[int | str, ...]) -> str:
     for part in location:
         path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
     return path or "$"
+
+
+def _is_branch(part: int | str) -> bool:
+    """Whether an error location part names a union branch (``CountEntry``, ``list[CountEntry]``)."""
+    return isinstance(part, str) and (part.startswith("list[") or part.endswith("Entry"))
 
 
 def _validate(data: dict[str, Any]) -> tuple[ScreeningForm, dict[str, str]]:
@@ -174,9 +206,7 @@ def _validate(data: dict[str, Any]) -> tuple[ScreeningForm, dict[str, str]]:
         for problem in error.errors():
             location = tuple(problem["loc"])
             if len(location) >= 2 and location[0] == "facts" and location[1] in catalogue:
-                if isinstance(location[-1], str) and location[-1].startswith(("list[", "_")):
-                    location = location[:-1]  # pydantic's union branch names are not paths
-                where = _path(tuple(part for part in location if not str(part).startswith(("list[", "_"))))
+                where = _path(tuple(part for part in location if not _is_branch(part)))
                 malformed.setdefault(str(location[1]), f"form: {where}: {problem['msg']}")
             elif len(location) == 2 and location[0] == "facts":
                 message = f"unknown fact {location[1]!r} (the fact catalogue lists the names)"
@@ -198,20 +228,20 @@ def read_form(data: Any) -> ScreeningInput:
     catalogue = fact_catalogue().facts
     facts: dict[str, tuple[Fact, ...]] = {}
     problems: list[str] = []
-    given: BaseModel = form.facts
-    for name in given.model_fields_set:
-        raw = getattr(given, name)
-        if raw is None:
-            continue
+    given: dict[str, Any] = form.facts
+    for name, raw in given.items():
         definition = catalogue[name]
-        if isinstance(raw, list):
+        if type(raw) is list:
             read = tuple(
                 _entry_fact(name, definition, entry, f"form: facts.{name}[{index}]")
                 for index, entry in enumerate(raw)
             )
+            problems += [fact.problem for fact in read if fact.problem]
         else:
-            read = (_entry_fact(name, definition, raw, f"form: facts.{name}"),)
-        problems.extend(fact.problem for fact in read if fact.problem)
+            fact = _entry_fact(name, definition, raw, _SOURCES[name])
+            if fact.problem:
+                problems.append(fact.problem)
+            read = (fact,)
         facts[name] = read
     for name, problem in malformed.items():
         facts[name] = (Fact(name, None, None, f"form: facts.{name}", problem=problem),)

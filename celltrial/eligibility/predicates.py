@@ -15,9 +15,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from celltrial.clinical.units import conversion_factor
 from celltrial.eligibility.compiled import (
@@ -28,7 +27,7 @@ from celltrial.eligibility.compiled import (
     CompiledSex,
 )
 from celltrial.eligibility.facts import ACTIVE_CONDITION_STATUSES, Fact, PatientFacts
-from celltrial.eligibility.result import AppliedThreshold, Evidence, Explanation, RuleResult, Verdict
+from celltrial.eligibility.result import AppliedThreshold, Explanation, RuleResult, Verdict
 from celltrial.errors import UnsupportedUnit
 
 __all__ = [
@@ -104,10 +103,6 @@ def _holds(value: float, operator: str, limit: float) -> bool:
     return equal
 
 
-def _evidence(fact: Fact, used: bool) -> Evidence:
-    return Evidence(fact.name, fact.value, fact.unit, fact.date, fact.source, used)
-
-
 def _problem(fact: Fact, screening_date: date) -> str | None:
     if fact.problem:
         return fact.problem
@@ -117,20 +112,25 @@ def _problem(fact: Fact, screening_date: date) -> str | None:
     return None
 
 
-@dataclass(frozen=True, slots=True)
-class Selection:
+class Selection(NamedTuple):
     """The value of a fact that counts in a window, the others in it, and the older ones."""
 
     used: Fact | None
     problem: str | None
     others: tuple[Fact, ...]
     outside: tuple[Fact, ...]
-    evidence: tuple[Evidence, ...]
 
 
 def select(facts: tuple[Fact, ...], window_days: int | None, screening_date: date) -> Selection:
     """The most recent value in ``[screening date − window, screening date]`` (see the module docs)."""
     earliest = screening_date - timedelta(days=window_days) if window_days is not None else None
+    if len(facts) == 1:
+        fact = facts[0]
+        if fact.problem is None and fact.date is not None:
+            if earliest is not None and fact.date < earliest:
+                return Selection(None, None, (), facts)
+            if fact.date <= screening_date:
+                return Selection(fact, None, (), ())
     inside: list[tuple[date, int, Fact]] = []
     outside: list[Fact] = []
     for position, fact in enumerate(facts):
@@ -142,21 +142,22 @@ def select(facts: tuple[Fact, ...], window_days: int | None, screening_date: dat
             continue
         inside.append((fact.date or date.max, position, fact))
     if not inside:
-        return Selection(None, None, (), tuple(outside), tuple(_evidence(f, False) for f in outside))
+        return Selection(None, None, (), tuple(outside))
     inside.sort(key=lambda item: (item[0], item[1]))
     used = inside[-1][2]
     others = tuple(item[2] for item in reversed(inside[:-1]))
-    evidence = (_evidence(used, True), *(_evidence(fact, False) for fact in others))
-    return Selection(used, _problem(used, screening_date), others, tuple(outside), evidence)
+    return Selection(used, _problem(used, screening_date), others, tuple(outside))
 
 
-@dataclass(slots=True)
 class Context:
     """One patient's facts on one screening date; selections are shared by rules reading the same fact."""
 
-    facts: PatientFacts
-    screening_date: date
-    selections: dict[tuple[str, int | None], Selection] = field(default_factory=dict)
+    __slots__ = ("facts", "screening_date", "selections")
+
+    def __init__(self, facts: PatientFacts, screening_date: date) -> None:
+        self.facts = facts
+        self.screening_date = screening_date
+        self.selections: dict[tuple[str, int | None], Selection] = {}
 
     def select(self, fact: str, window_days: int | None) -> Selection:
         key = (fact, window_days)
@@ -178,9 +179,14 @@ def _missing(text: str, window_days: int | None, screening_date: date, outside: 
 
 
 def _result(
-    node: Any, verdict: Verdict, reason: Explanation, evidence: tuple[Evidence, ...] = (), **extra: Any
+    node: Any,
+    verdict: Verdict,
+    reason: Explanation,
+    used: tuple[Fact, ...] = (),
+    others: tuple[Fact, ...] = (),
+    threshold: AppliedThreshold | None = None,
 ) -> RuleResult:
-    return RuleResult(node.id, node.text, verdict, reason, evidence, **extra)
+    return RuleResult(node.id, node.text, verdict, reason, used, others, threshold)
 
 
 def _windowed(node: CompiledCompare | CompiledCoded, context: Context) -> tuple[Selection, RuleResult | None]:
@@ -188,10 +194,10 @@ def _windowed(node: CompiledCompare | CompiledCoded, context: Context) -> tuple[
     if chosen.used is None:
         window, day, outside = node.window_days, context.screening_date, chosen.outside
         return chosen, _result(
-            node, "unknown", lambda: _missing(_lower(node.fact_text), window, day, outside), chosen.evidence
+            node, "unknown", lambda: _missing(_lower(node.fact_text), window, day, outside), (), outside
         )
     if chosen.problem:
-        return chosen, _result(node, "unknown", chosen.problem, chosen.evidence)
+        return chosen, _result(node, "unknown", chosen.problem, (chosen.used,), chosen.others)
     return chosen, None
 
 
@@ -205,52 +211,54 @@ def evaluate_compare(node: CompiledCompare, context: Context) -> RuleResult:
     chosen, early = _windowed(node, context)
     if early is not None:
         return early
-    used, evidence = chosen.used, chosen.evidence
+    used = chosen.used
     assert used is not None
+    facts, others = (used,), chosen.others
     value = used.value
     if isinstance(value, bool) or not isinstance(value, int | float):
         return _result(
-            node, "unknown", f"{used.source}: {node.fact_text} value {value!r} is not a number", evidence
+            node, "unknown", f"{used.source}: {node.fact_text} value {value!r} is not a number", facts, others
         )
-    if node.times_uln is not None:
+    times_uln = node.times_uln
+    if times_uln is not None:
         if used.uln is not None:
-            uln, uln_unit, basis = used.uln, used.uln_unit or used.unit, "reported with the result"
+            uln, uln_unit, origin = used.uln, used.uln_unit or used.unit, "reported with the result"
         elif node.reference is not None and node.reference.uln is not None:
-            uln, uln_unit, basis = node.reference.uln, node.reference.unit, "site reference range"
+            uln, uln_unit, origin = node.reference.uln, node.reference.unit, "site reference range"
         else:
-            return _result(node, "unknown", f"No upper limit of normal known for {node.fact_text}", evidence)
-        limit, limit_unit = node.times_uln * uln, uln_unit
-        times = "" if node.times_uln == 1 else f"{number(node.times_uln)}×"
-        label = f"{times}ULN (ULN {_with_unit(uln, uln_unit)}, {basis})"
+            return _result(
+                node, "unknown", f"No upper limit of normal known for {node.fact_text}", facts, others
+            )
+        limit, limit_unit = times_uln * uln, uln_unit
     else:
         assert node.limit is not None
-        limit, limit_unit, label = node.limit, node.unit, "protocol"
+        limit, limit_unit, uln, uln_unit, origin = node.limit, node.unit, None, None, None
     value_unit = used.unit
-    try:
-        if limit_unit and value_unit and limit_unit != value_unit:
+    if limit_unit and limit_unit != value_unit:
+        try:
+            if not value_unit:
+                raise UnsupportedUnit(f"{node.fact_text} has no unit; {limit_unit} expected")
             limit = limit * conversion_factor(limit_unit, value_unit, node.fact)
-        elif limit_unit and not value_unit:
-            raise UnsupportedUnit(f"{node.fact_text} has no unit; {limit_unit} expected")
-    except UnsupportedUnit as error:
-        reason = (
-            f"{used.source}: {node.fact_text} unit {value_unit!r} cannot be compared "
-            f"with {limit_unit!r} ({error.message})"
-        )
-        return _result(node, "unknown", reason, evidence)
+        except UnsupportedUnit as error:
+            reason = (
+                f"{used.source}: {node.fact_text} unit {value_unit!r} cannot be compared "
+                f"with {limit_unit!r} ({error.message})"
+            )
+            return _result(node, "unknown", reason, facts, others)
     shown_unit = value_unit if limit_unit else None
-    threshold = AppliedThreshold(node.operator, limit, shown_unit, label)
+    threshold = AppliedThreshold(node.operator, limit, shown_unit, times_uln, uln, uln_unit, origin)
     verdict: Verdict = "met" if _holds(float(value), node.operator, limit) else "not_met"
 
     def explain() -> str:
         relation = _RELATION[node.operator][0 if verdict == "met" else 1]
         limit_text = _with_unit(limit, shown_unit)
-        if node.times_uln is not None:
-            limit_text = f"{limit_text} = {label}"
+        if times_uln is not None:
+            limit_text = f"{limit_text} = {threshold.basis}"
         when = f" on {used.date.isoformat()}" if used.date else ""
         note = _note(chosen, node.window_days)
         return f"{node.fact_text} {_with_unit(value, used.unit)}{when} {relation} {limit_text}{note}"
 
-    return _result(node, verdict, explain, evidence, threshold=threshold)
+    return _result(node, verdict, explain, facts, others, threshold)
 
 
 def evaluate_coded(node: CompiledCoded, context: Context) -> RuleResult:
@@ -265,7 +273,7 @@ def evaluate_coded(node: CompiledCoded, context: Context) -> RuleResult:
         when = f" on {used.date.isoformat()}" if used.date else ""
         return f"{node.fact_text}: {_with_unit(used.value, None)}{when}{_note(chosen, node.window_days)}"
 
-    return _result(node, verdict, explain, chosen.evidence)
+    return _result(node, verdict, explain, (used,), chosen.others)
 
 
 def evaluate_condition(node: CompiledCondition, context: Context) -> RuleResult:
@@ -273,7 +281,7 @@ def evaluate_condition(node: CompiledCondition, context: Context) -> RuleResult:
     screening_date = context.screening_date
     if not recorded:
         return _result(node, "unknown", f"{node.fact_text}: not recorded as present or absent")
-    evidence = tuple(_evidence(fact, True) for fact in recorded)
+    evidence = recorded
     for fact in recorded:
         problem = _problem(fact, screening_date)
         if problem:
@@ -335,7 +343,7 @@ def evaluate_age(node: CompiledAge, context: Context) -> RuleResult:
     screening_date = context.screening_date
     if birth is None:
         return _result(node, "unknown", "No birth date recorded")
-    evidence = (_evidence(birth, True),)
+    evidence = (birth,)
     if birth.problem or birth.date is None:
         return _result(node, "unknown", birth.problem or f"{birth.source}: no birth date", evidence)
     if birth.date > screening_date:
@@ -360,9 +368,9 @@ def evaluate_sex(node: CompiledSex, context: Context) -> RuleResult:
     sex = context.facts.sex
     if sex is None or sex.value in (None, "unknown"):
         reason = sex.problem if sex is not None and sex.problem else "Sex not recorded"
-        return _result(node, "unknown", reason, (_evidence(sex, True),) if sex else ())
+        return _result(node, "unknown", reason, (sex,) if sex else ())
     verdict: Verdict = "met" if sex.value in node.values else "not_met"
-    return _result(node, verdict, f"Sex: {sex.value}", (_evidence(sex, True),))
+    return _result(node, verdict, f"Sex: {sex.value}", (sex,))
 
 
 LeafEvaluator = Callable[[Any, Context], RuleResult]

@@ -17,6 +17,8 @@ from typing import Any, Literal, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from celltrial.eligibility.facts import Fact
+
 __all__ = [
     "AppliedThreshold",
     "CriterionKind",
@@ -64,6 +66,10 @@ class Evidence(NamedTuple):
     source: str
     used: bool = True
 
+    @classmethod
+    def of(cls, fact: Fact, used: bool) -> Evidence:
+        return cls(fact.name, fact.value, fact.unit, fact.date, fact.source, used)
+
     def to_json(self) -> dict[str, Any]:
         return {
             "fact": self.fact,
@@ -76,12 +82,28 @@ class Evidence(NamedTuple):
 
 
 class AppliedThreshold(NamedTuple):
-    """The limit a value was compared with, in the value's own unit after conversion."""
+    """The limit a value was compared with, in the value's own unit after conversion.
+
+    For a multiple of the ULN, ``times_uln`` and the ULN with its unit and origin (``reported with
+    the result`` or ``site reference range``) say where the limit comes from.
+    """
 
     operator: str
     value: float
     unit: str | None
-    basis: str
+    times_uln: float | None = None
+    uln: float | None = None
+    uln_unit: str | None = None
+    uln_origin: str | None = None
+
+    @property
+    def basis(self) -> str:
+        """Where the limit comes from: ``protocol`` or ``1.5×ULN (ULN 1.1 mg/dL, site reference range)``."""
+        if self.times_uln is None:
+            return "protocol"
+        times = "" if self.times_uln == 1 else f"{_number(self.times_uln)}×"
+        uln = f"{_number(self.uln or 0.0)} {self.uln_unit}" if self.uln_unit else _number(self.uln or 0.0)
+        return f"{times}ULN (ULN {uln}, {self.uln_origin})"
 
     def to_json(self) -> dict[str, Any]:
         return {"operator": self.operator, "value": self.value, "unit": self.unit, "basis": self.basis}
@@ -102,9 +124,17 @@ class RuleResult(NamedTuple):
     text: str
     verdict: Verdict
     explanation: Explanation
-    own_evidence: tuple[Evidence, ...] = ()
+    used_facts: tuple[Fact, ...] = ()
+    other_facts: tuple[Fact, ...] = ()
     threshold: AppliedThreshold | None = None
     parts: tuple[RuleResult, ...] = ()
+
+    @property
+    def own_evidence(self) -> tuple[Evidence, ...]:
+        """The facts this rule read itself: the ones used, then the others listed alongside."""
+        return tuple(Evidence.of(fact, True) for fact in self.used_facts) + tuple(
+            Evidence.of(fact, False) for fact in self.other_facts
+        )
 
     @property
     def reason(self) -> str:
@@ -116,10 +146,11 @@ class RuleResult(NamedTuple):
     @property
     def evidence(self) -> tuple[Evidence, ...]:
         """The facts the verdict rests on (a composite's: its parts', without repeats)."""
+        own = self.own_evidence
         if not self.parts:
-            return self.own_evidence
+            return own
         gathered: dict[tuple[str, str, date | None, bool], Evidence] = {}
-        for item in self.own_evidence:
+        for item in own:
             gathered.setdefault((item.fact, item.source, item.date, item.used), item)
         for part in self.parts:
             for item in part.evidence:
@@ -209,6 +240,12 @@ class EligibilityResult:
             "criteria": [result.to_json() for result in self.criteria],
             "missing": list(self.missing),
         }
+
+
+def _number(value: float) -> str:
+    if value == int(value) and abs(value) < 1e15:
+        return str(int(value))
+    return f"{value:.4g}" if abs(value) < 1e5 else f"{value:.0f}"
 
 
 def combine_all(verdicts: Iterable[Verdict]) -> Verdict:
