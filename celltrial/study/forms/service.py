@@ -71,15 +71,26 @@ class SaveResult:
 
 
 def create_instance(
-    session: Session, *, subject: Subject, form_code: str, by: User, visit: Visit | None = None
+    session: Session,
+    *,
+    subject: Subject,
+    form_code: str,
+    by: User,
+    visit: Visit | None = None,
+    first: bool = False,
 ) -> FormInstance:
-    """A new, empty instance of ``form_code`` for the subject (at ``visit``, or as a log entry)."""
+    """A new, empty instance of ``form_code`` for the subject (at ``visit``, or as a log entry).
+
+    ``first``: the caller knows there is no other instance yet (a visit just created).
+    """
     definition = form_definition(form_code)
-    query = select(func.count()).where(
-        FormInstance.subject_id == subject.id, FormInstance.form_code == form_code
-    )
-    query = query.where(FormInstance.visit_id == visit.id if visit else FormInstance.visit_id.is_(None))
-    sequence = int(session.scalar(query) or 0) + 1
+    sequence = 1
+    if not first:
+        query = select(func.count()).where(
+            FormInstance.subject_id == subject.id, FormInstance.form_code == form_code
+        )
+        query = query.where(FormInstance.visit_id == visit.id if visit else FormInstance.visit_id.is_(None))
+        sequence = int(session.scalar(query) or 0) + 1
     form = FormInstance(
         subject_id=subject.id,
         visit_id=visit.id if visit else None,
@@ -418,7 +429,8 @@ def sign_form(session: Session, *, form_id: int, password: str, meaning: str, by
     form, subject = _form_and_subject(session, form_id, by, Action.FORM_SIGN)
     if form.status not in _FILLED:
         raise Conflict(f"form {form.id} is {form.status}: sign a complete form", field="status")
-    ensure_unlocked(session, subject_id=subject.id)
+    if _is_locked(session, subject.id):
+        ensure_unlocked(session, subject_id=subject.id)
     signature = signatures.sign(
         session,
         user=by,
@@ -430,6 +442,7 @@ def sign_form(session: Session, *, form_id: int, password: str, meaning: str, by
         subject_id=subject.id,
         site_id=subject.site_id,
     )
+    ensure_unlocked(session, subject_id=subject.id)
     if form.status is not FormStatus.SIGNED:
         audit.record(
             session,

@@ -85,7 +85,7 @@ def _create(session: Session, *, subject: Subject, planned: PlannedVisit, by: Us
         new={"code": visit.code, "target_date": visit.target_date, "provisional": visit.provisional},
     )
     for code in planned.forms:
-        forms.create_instance(session, subject=subject, form_code=code, by=by, visit=visit)
+        forms.create_instance(session, subject=subject, form_code=code, by=by, visit=visit, first=True)
     return visit
 
 
@@ -247,7 +247,7 @@ def add_unscheduled(
         reason=why,
     )
     for code in codes:
-        forms.create_instance(session, subject=subject, form_code=code, by=by, visit=visit)
+        forms.create_instance(session, subject=subject, form_code=code, by=by, visit=visit, first=True)
     return visit
 
 
