@@ -6,10 +6,12 @@ Sources:
   followed promptly by detailed written reports; the protocol sets "immediately" to
   ``sae_report_to_sponsor_hours`` (24 h) after the site became aware. Each follow-up (new
   information about the same SAE) runs the same clock from the day the site received it;
-* ICH E2A (1994) III.A: the sponsor reports a suspected unexpected serious adverse reaction
-  (SUSAR) to the regulators within 7 calendar days of its first knowledge when fatal or
-  life-threatening, otherwise within 15 calendar days (``susar_fatal_days``,
-  ``susar_other_days``). The sponsor's first knowledge is the site's initial report.
+* ICH E2A (1994) III.B "Reporting time frames": the sponsor reports a suspected unexpected
+  serious adverse reaction (SUSAR) to the regulators within 7 calendar days of its first
+  knowledge when fatal or life-threatening, otherwise within 15 calendar days
+  (``susar_fatal_days``, ``susar_other_days``). The sponsor's first knowledge is the site's
+  initial report. (The complete report E2A asks within 8 further days after a fatal or
+  life-threatening SUSAR is not clocked here.)
 
 Decisions where the sources leave room: a clock counts whole 24-hour periods from the instant
 that starts it (never later than the calendar-day deadline); a reaction is *suspected* when its

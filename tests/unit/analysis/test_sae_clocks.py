@@ -1,4 +1,4 @@
-"""SAE reporting clocks: 24 hours to the sponsor (protocol), SUSAR 7/15 calendar days (ICH E2A III.A).
+"""SAE reporting clocks: 24 hours to the sponsor (protocol), SUSAR 7/15 calendar days (ICH E2A III.B).
 
 Every expected deadline below is the clock's start plus the allowed time, worked by hand.
 """
