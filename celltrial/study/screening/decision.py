@@ -3,7 +3,7 @@
 The eligibility engine's JSON result (``celltrial screen --json``)::
 
     {"decision": "eligible|ineligible|incomplete", "screening_date": "2025-07-01",
-     "rule_set_version": "...",
+     "rules_version": "2025-06-06.1",
      "criteria": [{"id": "I7", "kind": "inclusion", "text": "...", "verdict": "met",
                    "reason": "...", "evidence": [...]}]}
 
@@ -56,6 +56,8 @@ class EligibilityResult(BaseModel):
     decision: Literal["eligible", "ineligible", "incomplete"]
     screening_date: date
     rule_set_version: str | None = Field(default=None, max_length=64)
+    rules_version: str | None = Field(default=None, max_length=64)
+    """The name ``celltrial screen --json`` gives the rule-set version."""
     criteria: list[CriterionResult] = Field(min_length=1)
 
 

@@ -88,7 +88,7 @@ def record(
     """Store a new screening attempt for the subject from the eligibility engine's result."""
     subject = subject_for(session, subject_id=subject_id, by=by, action=Action.SCREENING_CREATE)
     parsed = parse_result(result)
-    version = (rule_set_version or parsed.rule_set_version or "").strip()
+    version = (rule_set_version or parsed.rule_set_version or parsed.rules_version or "").strip()
     if not version:
         raise InvalidInput(
             "the rule-set version that produced the result is required", field="rule_set_version"
