@@ -151,6 +151,7 @@ class CompiledRules:
     criteria: tuple[CompiledCriterion, ...]
     top_level: tuple[str, ...]
     judgment_ids: frozenset[str]
+    by_id: dict[str, CompiledCriterion]
 
 
 def compile_rules(rules: EligibilityRules, settings: ProtocolSettings) -> CompiledRules:
@@ -223,4 +224,5 @@ def compile_rules(rules: EligibilityRules, settings: ProtocolSettings) -> Compil
         criteria=compiled,
         top_level=tuple(c.id for c in rules.top_level()),
         judgment_ids=frozenset(judgment_ids),
+        by_id={criterion.id: criterion for criterion in compiled},
     )

@@ -62,7 +62,7 @@ class _Evaluation:
         self, rules: CompiledRules, facts: PatientFacts, screening_date: date, judgments: dict[str, Judgment]
     ) -> None:
         self.rules = rules
-        self.by_id = {criterion.id: criterion for criterion in rules.criteria}
+        self.by_id = rules.by_id
         self.context = Context(facts, screening_date)
         self.judgments = judgments
         self.done: dict[str, CriterionResult] = {}
@@ -72,7 +72,8 @@ class _Evaluation:
         if found is None:
             criterion: CompiledCriterion = self.by_id[criterion_id]
             kind: CriterionKind = "inclusion" if criterion.kind == "inclusion" else "exclusion"
-            found = CriterionResult(criterion.id, kind, criterion.text, self.node(criterion.rule))
+            rule = self.node(criterion.rule)
+            found = CriterionResult(criterion.id, kind, criterion.text, rule.verdict, rule)
             self.done[criterion_id] = found
         return found
 
@@ -89,8 +90,11 @@ class _Evaluation:
         return self.judged(node)  # type: ignore[arg-type]
 
     def composite(self, node: CompiledAll | CompiledAny) -> RuleResult:
-        evaluate_node = self.node
-        results = [evaluate_node(part) for part in node.parts]
+        context, leaf_evaluator, evaluate_node = self.context, LEAF_EVALUATORS.get, self.node
+        results = []
+        for part in node.parts:
+            evaluator = leaf_evaluator(type(part))
+            results.append(evaluator(part, context) if evaluator is not None else evaluate_node(part))
         verdicts = {result.verdict for result in results}
         verdict = combine_all(verdicts) if type(node) is CompiledAll else combine_any(verdicts)
         own = node.own_parts

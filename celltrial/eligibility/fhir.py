@@ -132,6 +132,11 @@ def _codes() -> _Codes:
     return _Codes()
 
 
+def _codings(resource: dict[str, Any]) -> Any:
+    code = resource.get("code")
+    return code.get("coding") if isinstance(code, dict) else None
+
+
 def _source(resource: dict[str, Any], index: int) -> str:
     kind = resource.get("resourceType", "resource")
     identifier = resource.get("id")
@@ -329,11 +334,11 @@ def read_bundle(data: Any) -> PatientFacts:
         kind = resource.get("resourceType")
         fact: Fact | None = None
         if kind == "Observation":
-            name = codes.observation((resource.get("code") or {}).get("coding"))
+            name = codes.observation(_codings(resource))
             if name:
                 fact = _observation(name, resource, _source(resource, index))
         elif kind == "Condition":
-            name = codes.condition((resource.get("code") or {}).get("coding"))
+            name = codes.condition(_codings(resource))
             if name:
                 fact = _condition(name, resource, _source(resource, index))
         elif kind == "Patient":

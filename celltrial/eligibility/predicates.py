@@ -163,7 +163,8 @@ class Context:
         key = (fact, window_days)
         found = self.selections.get(key)
         if found is None:
-            found = self.selections[key] = select(self.facts.of(fact), window_days, self.screening_date)
+            recorded = self.facts.facts.get(fact, ())
+            found = self.selections[key] = select(recorded, window_days, self.screening_date)
         return found
 
 

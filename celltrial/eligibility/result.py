@@ -175,11 +175,8 @@ class CriterionResult(NamedTuple):
     id: str
     kind: CriterionKind
     text: str
+    verdict: Verdict
     rule: RuleResult
-
-    @property
-    def verdict(self) -> Verdict:
-        return self.rule.verdict
 
     @property
     def reason(self) -> str:
