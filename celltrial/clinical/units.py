@@ -26,12 +26,13 @@ factor path and raise :class:`~celltrial.errors.UnsupportedUnit`.
 from __future__ import annotations
 
 import re
-from functools import lru_cache
-from typing import Any
-
-import pint
+from functools import cache, lru_cache
+from typing import TYPE_CHECKING, Any
 
 from celltrial.errors import UnsupportedUnit
+
+if TYPE_CHECKING:
+    import pint
 
 __all__ = [
     "MOLAR_MASS_G_PER_MOL",
@@ -42,14 +43,22 @@ __all__ = [
     "registry",
 ]
 
-registry: pint.UnitRegistry[float] = pint.UnitRegistry(cache_folder=None)
-registry.define("international_unit = [international_unit] = IU")
-
 MOLAR_MASS_G_PER_MOL: dict[str, float] = {
     "creatinine": 113.12,
     "total_bilirubin": 584.66,
     "bilirubin": 584.66,
 }
+
+
+@cache
+def registry() -> pint.UnitRegistry[float]:
+    """The shared pint registry (built on first use: importing pint and building it takes a second)."""
+    import pint
+
+    units: pint.UnitRegistry[float] = pint.UnitRegistry(cache_folder=None)
+    units.define("international_unit = [international_unit] = IU")
+    return units
+
 
 _ANNOTATION = re.compile(r"\{[^}]*\}")
 _POWER_OF_TEN = re.compile(r"10\*(-?\d+)")
@@ -73,12 +82,13 @@ def _parse(ucum: str) -> Any:
     if any(character.isspace() for character in ucum.strip()):
         return None  # a UCUM code has no spaces; pint would read "g per L" as a product
     try:
-        parsed = registry.parse_expression(pint_unit(ucum))
+        parsed = registry().parse_expression(pint_unit(ucum))
     except Exception:  # pint's tokenizer raises many types on malformed unit text
         return None
+    units = registry()
     if isinstance(parsed, (int, float)):
-        return registry.Quantity(float(parsed), "dimensionless")
-    return parsed if isinstance(parsed, registry.Quantity) else None
+        return units.Quantity(float(parsed), "dimensionless")
+    return parsed if isinstance(parsed, units.Quantity) else None
 
 
 def is_known_unit(ucum: str) -> bool:
@@ -98,10 +108,12 @@ def conversion_factor(source: str, target: str, analyte: str | None = None) -> f
         raise UnsupportedUnit(f"unknown unit {source!r}", field="unit")
     if target_unit is None:
         raise UnsupportedUnit(f"unknown unit {target!r}", field="unit")
+    import pint
+
     quantity = source_unit
     try:
         if analyte in MOLAR_MASS_G_PER_MOL:
-            molar_mass = registry.Quantity(MOLAR_MASS_G_PER_MOL[analyte], "g/mol")
+            molar_mass = registry().Quantity(MOLAR_MASS_G_PER_MOL[analyte], "g/mol")
             converted = quantity.to(target_unit.units, "chemistry", mw=molar_mass)
         else:
             converted = quantity.to(target_unit.units)

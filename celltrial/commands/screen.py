@@ -12,18 +12,18 @@ from __future__ import annotations
 import json
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from celltrial.eligibility import EligibilityResult, evaluate, load_rules
-from celltrial.eligibility.fhir import read_bundle
-from celltrial.eligibility.form import ScreeningInput, is_screening_form, read_form
 from celltrial.errors import InvalidInput
-from celltrial.protocol.library import load_settings
+
+if TYPE_CHECKING:  # the engine (fhir.resources, pint) loads when a patient is screened, not at start-up
+    from celltrial.eligibility import EligibilityResult
+    from celltrial.eligibility.form import ScreeningInput
 
 _STYLE = {"met": "green", "not_met": "red", "unknown": "yellow", "needs_review": "magenta"}
 _DECISION_STYLE = {"eligible": "bold green", "ineligible": "bold red", "incomplete": "bold yellow"}
@@ -42,6 +42,9 @@ def screen(
     protocol: str = typer.Option("NCT07008872", "--protocol", help="The protocol whose criteria apply."),
 ) -> None:
     """Evaluate every inclusion and exclusion criterion for one patient, with the evidence."""
+    from celltrial.eligibility import evaluate, load_rules
+    from celltrial.protocol.library import load_settings
+
     screening_input = read_input(file)
     screening_date = _screening_date(on, screening_input)
     result = evaluate(
@@ -62,6 +65,9 @@ def screen(
 
 def read_input(file: Path) -> ScreeningInput:
     """Read a screening form or a FHIR Bundle from ``file``."""
+    from celltrial.eligibility.fhir import read_bundle
+    from celltrial.eligibility.form import ScreeningInput, is_screening_form, read_form
+
     try:
         text = file.read_text(encoding="utf-8")
     except FileNotFoundError:

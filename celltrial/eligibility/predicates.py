@@ -278,8 +278,16 @@ def evaluate_coded(node: CompiledCoded, context: Context) -> RuleResult:
 
 
 def evaluate_condition(node: CompiledCondition, context: Context) -> RuleResult:
-    recorded = context.facts.of(node.fact)
+    recorded = context.facts.facts.get(node.fact, ())
     screening_date = context.screening_date
+    if len(recorded) == 1:  # the usual answer: stated absent
+        only = recorded[0]
+        if (
+            only.value is False
+            and only.problem is None
+            and (only.date is None or only.date <= screening_date)
+        ):
+            return RuleResult(node.id, node.text, "not_met", _Absent(node.fact_text, only.source), recorded)
     if not recorded:
         return _result(node, "unknown", f"{node.fact_text}: not recorded as present or absent")
     evidence = recorded
@@ -337,6 +345,18 @@ def evaluate_condition(node: CompiledCondition, context: Context) -> RuleResult:
         return _result(node, "not_met", f"{node.fact_text} recorded but not active ({statuses})", evidence)
     source = recorded[0].source
     return _result(node, "not_met", lambda: f"No {_lower(node.fact_text)} ({source})", evidence)
+
+
+class _Absent:
+    """The reason of a condition stated absent: ``No atrial fibrillation (form: facts.…)``."""
+
+    __slots__ = ("source", "text")
+
+    def __init__(self, text: str, source: str) -> None:
+        self.text, self.source = text, source
+
+    def __call__(self) -> str:
+        return f"No {_lower(self.text)} ({self.source})"
 
 
 def evaluate_age(node: CompiledAge, context: Context) -> RuleResult:
