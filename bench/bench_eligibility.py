@@ -5,7 +5,8 @@
    the sample eligible form), goal ≥ 1,000/s;
 3. the full Synthea Bundles in ../shared/data/fhir/synthea_r4_pathling (0.4-3 MB each), goal ≥ 50/s.
 
-Each figure includes parsing the JSON text; time is this process's CPU time, so other load on the machine does not count. Run: ``.venv/bin/python bench/bench_eligibility.py``.
+Each figure includes parsing the JSON text; time is this process's CPU time, so other load on
+the machine does not count. Run: ``taskset -c 1 .venv/bin/python bench/bench_eligibility.py``.
 """
 
 from __future__ import annotations
