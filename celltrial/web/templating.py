@@ -34,7 +34,7 @@ def _when(value: datetime | date | None) -> str:
 def _words(value: object) -> str:
     """An enum-ish value for people: ``NOT_YET_RECRUITING`` → ``Not yet recruiting``."""
     text = str(getattr(value, "value", value) or "")
-    return text.replace("_", " ").capitalize() if text.isupper() or "_" in text else text
+    return text.replace("_", " ").capitalize()
 
 
 @dataclass(frozen=True)
@@ -46,8 +46,14 @@ class MenuLink:
     actions: tuple[Action, ...]
 
 
-MENU: list[MenuLink] = []
-"""The main menu after the dashboard (each page area adds its entry when it is mounted)."""
+MENU: tuple[MenuLink, ...] = (
+    MenuLink("/subjects", "Subjects", (Action.SUBJECT_VIEW,)),
+    MenuLink("/screening", "Screening", (Action.SCREENING_CREATE, Action.SUBJECT_VIEW)),
+    MenuLink("/queries", "Queries", (Action.FORM_VIEW,)),
+    MenuLink("/admin/users", "Users", (Action.USER_MANAGE,)),
+    MenuLink("/locks", "Data lock", (Action.DATA_LOCK, Action.DATA_UNLOCK)),
+)
+"""The main menu after the dashboard, each entry shown to the roles allowed its action."""
 
 
 def _menu(user: User) -> list[MenuLink]:
@@ -56,6 +62,7 @@ def _menu(user: User) -> list[MenuLink]:
 
 templates.env.filters["when"] = _when
 templates.env.filters["words"] = _words
+templates.env.filters["number"] = lambda value: f"{value:g}" if isinstance(value, float) else value
 templates.env.globals["menu"] = _menu
 
 
