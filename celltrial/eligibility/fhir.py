@@ -37,7 +37,13 @@ from pydantic import TypeAdapter, ValidationError
 from celltrial.eligibility.facts import Fact, FactDefinition, PatientFacts, fact_catalogue
 from celltrial.errors import InvalidInput
 
-__all__ = ["CELLTRIAL_SYSTEM", "read_bundle"]
+__all__ = [
+    "ANSWER_CODES",
+    "ANSWER_SYNONYMS",
+    "CELLTRIAL_SYSTEM",
+    "ECOG_ANSWER_CODES",
+    "read_bundle",
+]
 
 CELLTRIAL_SYSTEM = "https://celltrial.org/fhir/CodeSystem/eligibility-facts"
 LOINC = "http://loinc.org"
@@ -77,6 +83,12 @@ _SYNONYMS = {
     "no": ("negative", "not_detected", "no", False),
 }
 _ECOG_ANSWERS = {"LA9622-7": 0, "LA9623-5": 1, "LA9624-3": 2, "LA9625-0": 3, "LA9626-8": 4, "LA9627-6": 5}
+
+
+# Public names of the answer tables, for readers of the same codes elsewhere (population prescreening).
+ANSWER_CODES = _ANSWERS
+ANSWER_SYNONYMS = _SYNONYMS
+ECOG_ANSWER_CODES = _ECOG_ANSWERS
 
 
 class _Codes:
