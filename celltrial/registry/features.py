@@ -57,24 +57,66 @@ class _Term:
     pattern: re.Pattern[str]
     needs_context: bool = False
     parents: tuple[str, ...] = ()
-    prefixes: tuple[str, ...] | None = None
-
-    def search(self, text: str, lowered: str) -> bool:
-        """Whether the term occurs; a quick test of its literal prefixes first."""
-        if self.prefixes is not None and not any(prefix in lowered for prefix in self.prefixes):
-            return False
-        return self.pattern.search(text) is not None
+    alternatives: tuple[str, ...] = ()
 
 
-def _prefixes(patterns: list[str]) -> tuple[str, ...] | None:
-    """The literal start of every pattern (lower case), or None when one has no literal start."""
-    found = []
-    for pattern in patterns:
-        match = re.match(r"[A-Za-z0-9]{2,}(?![?*{])", pattern)
-        if match is None:
+class _Vocabulary:
+    """Terms with a quick test first: a term is looked for only when one of its literal
+    beginnings (lower case) occurs in the text."""
+
+    def __init__(self, terms: tuple[_Term, ...], starts: list[tuple[str, ...] | None] | None = None) -> None:
+        self.terms = terms
+        self.starts = starts or [_term_starts(term.alternatives) for term in terms]
+
+    def find(self, text: str) -> list[_Term]:
+        lowered = text.lower()
+        return [
+            term
+            for term, starts in zip(self.terms, self.starts, strict=True)
+            if (starts is None or any(start in lowered for start in starts)) and term.pattern.search(text)
+        ]
+
+
+_OPTIONAL_SEPARATOR = "[- ]?"
+_SEPARATOR = "[- ]"
+
+
+def _literal_starts(pattern: str) -> set[str] | None:
+    """The lower-case literal beginnings of a pattern (``CD[- ]?19`` -> cd19, cd-19, cd 19), or
+    None when it begins with something else than letters, digits and separators."""
+    starts = {""}
+    position = 0
+    while position < len(pattern):
+        rest = pattern[position:]
+        if rest.startswith(_OPTIONAL_SEPARATOR):
+            starts = {s + sep for s in starts for sep in ("", "-", " ")}
+            position += len(_OPTIONAL_SEPARATOR)
+            continue
+        if rest.startswith(_SEPARATOR):
+            starts = {s + sep for s in starts for sep in ("-", " ")}
+            position += len(_SEPARATOR)
+            continue
+        char = pattern[position]
+        if not (char.isalnum() or char == " ") or (
+            position + 1 < len(pattern) and pattern[position + 1] in "?*{"
+        ):
+            break
+        starts = {s + char.lower() for s in starts}
+        position += 1
+    if min(len(s) for s in starts) < 2:
+        return None
+    return starts
+
+
+def _term_starts(alternatives: tuple[str, ...]) -> tuple[str, ...] | None:
+    found: set[str] = set()
+    for alternative in alternatives:
+        body = re.sub(r"^\(\?<!\[A-Za-z0-9\]\)(?:\(\?i:)?", "", alternative)
+        starts = _literal_starts(body)
+        if starts is None:
             return None
-        found.append(match[0].lower())
-    return tuple(found)
+        found |= starts
+    return tuple(sorted(found))
 
 
 def _case_sensitive(pattern: str) -> bool:
@@ -82,7 +124,8 @@ def _case_sensitive(pattern: str) -> bool:
     return not re.search(r"[a-z]", re.sub(r"\\.|\(\?[:<!=]+", "", pattern))
 
 
-def _compile(patterns: list[str], *, case_sensitive: bool | None = None) -> re.Pattern[str]:
+def _alternatives(patterns: list[str], *, case_sensitive: bool | None = None) -> tuple[str, ...]:
+    """Each pattern as a whole-token regex with its own case rule."""
     parts = []
     for pattern in patterns:
         sensitive = _case_sensitive(pattern) if case_sensitive is None else case_sensitive
@@ -90,50 +133,58 @@ def _compile(patterns: list[str], *, case_sensitive: bool | None = None) -> re.P
         flags = "" if sensitive else "(?i:"
         body = f"{flags}{pattern}{')' if flags else ''}"
         parts.append(rf"(?<![A-Za-z0-9]){body}{tail}")
-    return re.compile("|".join(parts))
+    return tuple(parts)
+
+
+def _term(name: str, family: str | None, patterns: list[str], **options: Any) -> _Term:
+    alternatives = _alternatives(patterns, case_sensitive=options.pop("case_sensitive", None))
+    return _Term(
+        name=name,
+        family=family,
+        pattern=re.compile("|".join(alternatives)),
+        alternatives=alternatives,
+        **options,
+    )
 
 
 @lru_cache(maxsize=1)
-def _antigens() -> tuple[_Term, ...]:
+def _antigens() -> _Vocabulary:
     data = yaml.safe_load(
         (resources.files("celltrial.registry") / "data" / "antigens.yaml").read_text("utf-8")
     )
-    terms = []
+    terms: list[_Term] = []
+    starts: list[tuple[str, ...] | None] = []
     for entry in data["antigens"]:
-        names = [*entry["patterns"], *(re.escape(p) for p in entry.get("products", []))]
-        sensitive = entry.get("case_sensitive")
-        terms.append(
-            _Term(
-                name=entry["name"],
-                family=None,
-                pattern=_compile(names, case_sensitive=sensitive),
-                needs_context=bool(entry.get("needs_context", False)),
-                prefixes=_prefixes(names),
-            )
+        options = {"needs_context": bool(entry.get("needs_context", False))}
+        term = _term(
+            entry["name"], None, entry["patterns"], case_sensitive=entry.get("case_sensitive"), **options
         )
-    return tuple(terms)
+        terms.append(term)
+        starts.append(_term_starts(term.alternatives))
+        products = entry.get("products", [])
+        if products:
+            # product names are literal: the quick test is the whole name
+            terms.append(_term(entry["name"], None, [re.escape(p) for p in products], case_sensitive=False))
+            starts.append(tuple(p.lower() for p in products))
+    return _Vocabulary(tuple(terms), starts)
 
 
 @lru_cache(maxsize=1)
-def _diseases() -> tuple[_Term, ...]:
+def _diseases() -> _Vocabulary:
     data = yaml.safe_load(
         (resources.files("celltrial.registry") / "data" / "diseases.yaml").read_text("utf-8")
     )
-    return tuple(
-        _Term(
-            name=entry["name"],
-            family=entry["family"],
-            pattern=_compile(entry["patterns"]),
-            parents=tuple(entry.get("parents", [])),
-            prefixes=_prefixes(entry["patterns"]),
+    return _Vocabulary(
+        tuple(
+            _term(entry["name"], entry["family"], entry["patterns"], parents=tuple(entry.get("parents", [])))
+            for entry in data["diseases"]
         )
-        for entry in data["diseases"]
     )
 
 
 def disease_ancestors(names: tuple[str, ...] | list[str]) -> tuple[str, ...]:
     """The named diseases with every broader entity they belong to (T-ALL: T-cell leukaemia, ALL, ...)."""
-    parents = {term.name: term.parents for term in _diseases()}
+    parents = {term.name: term.parents for term in _diseases().terms}
     result: dict[str, None] = {}
     pending = list(names)
     while pending:
@@ -241,23 +292,19 @@ def _expand_ranges(text: str) -> str:
 def find_antigens(text: str, *, strict: bool = False) -> list[str]:
     """The antigens named in ``text`` (``strict``: ambiguous markers only in a targeting phrase)."""
     text = _expand_ranges(text)
-    lowered = text.lower()
     found = []
-    for term in _antigens():
-        if not term.search(text, lowered):
-            continue
+    for term in _antigens().find(text):
         if term.needs_context and strict:
             core = term.pattern.pattern
             if not re.search(_CONTEXT.format(f"(?:{core})"), text, re.I):
                 continue
         found.append(term.name)
-    return found
+    return list(dict.fromkeys(found))
 
 
 def find_diseases(text: str) -> list[_Term]:
     """The most specific disease terms named in ``text`` (``ALL`` is dropped when ``T-ALL`` is named)."""
-    lowered = text.lower()
-    found = [term for term in _diseases() if term.search(text, lowered)]
+    found = _diseases().find(text)
     broader = {parent for term in found for parent in disease_ancestors(term.parents)}
     return [term for term in found if term.name not in broader]
 
