@@ -30,6 +30,7 @@ __all__ = [
     "ApiUser",
     "DbSession",
     "LoginRequired",
+    "MaybeViewer",
     "NotAuthenticated",
     "Viewer",
     "Visitor",
@@ -135,8 +136,18 @@ async def _actor(request: Request, visitor: Annotated[Visitor, Depends(_visitor)
     return visitor
 
 
+def _maybe_visitor(request: Request, session: DbSession) -> Visitor | None:
+    try:
+        return _visitor(request, session)
+    except LoginRequired:
+        return None
+
+
 Viewer = Annotated[Visitor, Depends(_visitor)]
 """The signed-in browser of a page that only reads."""
 
 Actor = Annotated[Visitor, Depends(_actor)]
 """The signed-in browser of a request that changes something (its CSRF token checked)."""
+
+MaybeViewer = Annotated[Visitor | None, Depends(_maybe_visitor)]
+"""The signed-in browser of a public page, or None for a visitor who is not signed in."""

@@ -12,6 +12,7 @@ from celltrial.web.api import (
     health,
     locks,
     queries,
+    registry,
     screenings,
     sites,
     study,
@@ -35,6 +36,7 @@ for module in (
     visits,
     forms,
     queries,
+    registry,
     audit,
     locks,
 ):
