@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from celltrial.errors import Conflict, InvalidInput, NotFound
@@ -42,6 +42,7 @@ __all__ = [
     "needing_reconsent",
     "record_consent",
     "require_consent",
+    "require_consent_date",
     "require_valid_for_enrolment",
     "withdraw",
 ]
@@ -283,6 +284,26 @@ def require_consent(session: Session, *, subject: Subject) -> Consent:
     return state.consent
 
 
+def require_consent_date(session: Session, *, subject: Subject, correcting: bool = False) -> date:
+    """The day the subject first consented, refusing data before consent or new data after withdrawal.
+
+    ``correcting``: the form already holds data collected before a withdrawal; correcting it is allowed.
+    """
+    first = first_consent_date(session, subject_id=subject.id)
+    if first is None:
+        raise Conflict(
+            f"subject {subject.label} has not consented: no study procedure or data before consent",
+            field="consent",
+        )
+    if subject.consent_withdrawn_at is not None and not correcting:
+        raise Conflict(
+            f"subject {subject.label} withdrew consent on {subject.consent_withdrawn_at.date()}: "
+            "no new data may be collected",
+            field="consent",
+        )
+    return first
+
+
 def require_valid_for_enrolment(session: Session, *, subject: Subject) -> Consent:
     """Refuse enrolment unless the subject's consent stands and is on the current ICF version."""
     consent = require_consent(session, subject=subject)
@@ -295,10 +316,17 @@ def require_valid_for_enrolment(session: Session, *, subject: Subject) -> Consen
     return consent
 
 
+_FIRST_CONSENT = (
+    select(Consent.signed_at)
+    .where(Consent.subject_id == bindparam("subject_id"))
+    .order_by(Consent.signed_at)
+    .limit(1)
+)
+
+
 def first_consent_date(session: Session, *, subject_id: int) -> date | None:
     """The day the subject first consented (study procedures may not be dated earlier)."""
-    query = select(Consent.signed_at).where(Consent.subject_id == subject_id).order_by(Consent.signed_at)
-    first = session.scalars(query.limit(1)).first()
+    first = session.scalars(_FIRST_CONSENT, {"subject_id": subject_id}).first()
     return first.date() if first else None
 
 

@@ -18,10 +18,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import CursorResult, func, select, update
+from sqlalchemy import Table, bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from celltrial.errors import Conflict, InvalidInput, Locked, NotFound, StaleVersion
 from celltrial.study.audit import service as audit
@@ -143,17 +144,36 @@ def add_form(
     return create_instance(session, subject=subject, form_code=definition.code, by=by, visit=visit)
 
 
+_FORM_AND_SUBJECT = (
+    select(FormInstance, Subject)
+    .join(Subject, Subject.id == FormInstance.subject_id)
+    .where(FormInstance.id == bindparam("form_id"))
+)
+_FORMS = cast(Table, FormInstance.__table__)
+_CLAIM = (
+    update(_FORMS)
+    .where(_FORMS.c.id == bindparam("form_id"), _FORMS.c.version == bindparam("expected"))
+    .values(
+        data=bindparam("new_data", type_=_FORMS.c.data.type),
+        version=bindparam("new_version"),
+        status=bindparam("new_status", type_=_FORMS.c.status.type),
+        updated_at=bindparam("new_updated_at", type_=_FORMS.c.updated_at.type),
+        updated_by=bindparam("new_updated_by"),
+    )
+)
+_ADD_REVISION = insert(cast(Table, FormRevision.__table__))
+
+
 def _form_and_subject(
     session: Session, form_id: int, by: User, action: Action
 ) -> tuple[FormInstance, Subject]:
     require(by, action)
     if not isinstance(form_id, int) or isinstance(form_id, bool):
         raise InvalidInput(f"a form id is a number, not {form_id!r}", field="form_id")
-    form = session.get(FormInstance, form_id)
-    if form is None:
+    found = session.execute(_FORM_AND_SUBJECT, {"form_id": form_id}).first()
+    if found is None:
         raise NotFound(f"no form with id {form_id}", field="form")
-    subject = session.get(Subject, form.subject_id)
-    assert subject is not None
+    form, subject = found
     require_site(by, subject.site_id, what="form")
     return form, subject
 
@@ -207,20 +227,16 @@ def _context(session: Session, subject_id: int, definition: FormDefinition) -> d
 
 
 def _check_procedure_dates(
-    session: Session, subject: Subject, definition: FormDefinition, changes: Mapping[str, tuple[Any, Any]]
+    consented: date, definition: FormDefinition, changes: Mapping[str, tuple[Any, Any]]
 ) -> None:
-    procedures = [
-        name for name in changes if definition.field(name).procedure and changes[name][1] is not None
-    ]
-    if not procedures:
-        return
-    consented = consents.first_consent_date(session, subject_id=subject.id)
-    for name in procedures:
-        day = date.fromisoformat(str(changes[name][1])[:10])
-        if consented is None or day < consented:
+    for name, (_, new) in changes.items():
+        if new is None or not definition.field(name).procedure:
+            continue
+        day = date.fromisoformat(str(new)[:10])
+        if day < consented:
             raise InvalidInput(
                 f"{definition.field(name).label} {day} is before the subject's consent "
-                f"({consented or 'none'}): no study procedure before consent",
+                f"({consented}): no study procedure before consent",
                 field=f"{definition.code}.{name}",
             )
 
@@ -236,17 +252,19 @@ def save(
     complete: bool = False,
     today: date | None = None,
 ) -> SaveResult:
-    """Save ``values`` into the form (a partial update); see the module docstring for the rules."""
+    """Save ``values`` into the form (a partial update); see the module docstring for the rules.
+
+    All checks and reads come first; the study write lock (taken by the data-lock check) is held
+    only for the writes: one conditional UPDATE of the form, the revision, the audit entries.
+    """
     form, subject = _form_and_subject(session, form_id, by, Action.FORM_EDIT)
     definition = form_definition(form.form_code)
     coerced = coerce_values(definition, values)
     if not isinstance(expected_version, int) or isinstance(expected_version, bool) or expected_version < 0:
         raise InvalidInput(f"expected a version number, got {expected_version!r}", field="expected_version")
-    ensure_unlocked(session, subject_id=subject.id)
     if form.status is FormStatus.LOCKED:
         raise Locked(f"form {form.id} is locked", field="form")
-    if not form.data or subject.consent_withdrawn_at is None:
-        consents.require_consent(session, subject=subject)
+    consented = consents.require_consent_date(session, subject=subject, correcting=bool(form.data))
     if expected_version != form.version:
         raise _stale(session, form, expected_version)
     changes = {
@@ -258,7 +276,7 @@ def save(
         raise InvalidInput(
             f"a reason for change is required to change saved values ({', '.join(corrected)})", field="reason"
         )
-    _check_procedure_dates(session, subject, definition, changes)
+    _check_procedure_dates(consented, definition, changes)
     filled = complete or form.status in _FILLED
     status = FormStatus.COMPLETE if filled else FormStatus.IN_PROGRESS
     if not changes and status == form.status:
@@ -273,29 +291,41 @@ def save(
         require_complete=filled,
     )
     waiting = queries.open_automatic(session, form_id=form.id)
-    claimed: CursorResult[Any] = session.execute(  # type: ignore[assignment]
-        update(FormInstance)
-        .where(FormInstance.id == form.id, FormInstance.version == expected_version)
-        .values(version=expected_version + 1)
-        .execution_options(synchronize_session=False)
+    ensure_unlocked(session, subject_id=subject.id)
+    old_status, first_save, now = form.status, expected_version == 0, utcnow()
+    claimed = session.connection().execute(
+        _CLAIM,
+        {
+            "form_id": form.id,
+            "expected": expected_version,
+            "new_data": merged,
+            "new_version": expected_version + 1,
+            "new_status": status,
+            "new_updated_at": now,
+            "new_updated_by": by.username,
+        },
     )
     if claimed.rowcount != 1:
         session.refresh(form)
         raise _stale(session, form, expected_version)
-    old_status, first_save = form.status, expected_version == 0
-    form.data = merged
-    form.version = expected_version + 1
-    form.status = status
-    form.updated_at = utcnow()
-    form.updated_by = by.username
-    session.add(
-        FormRevision(
-            form_id=form.id,
-            version=form.version,
-            changes={name: [old, new] for name, (old, new) in changes.items()},
-            reason=why,
-            saved_by=by.username,
-        )
+    for attribute, value in (
+        ("data", merged),
+        ("version", expected_version + 1),
+        ("status", status),
+        ("updated_at", now),
+        ("updated_by", by.username),
+    ):
+        set_committed_value(form, attribute, value)
+    session.connection().execute(
+        _ADD_REVISION,
+        {
+            "form_id": form.id,
+            "version": expected_version + 1,
+            "changes": {name: [old, new] for name, (old, new) in changes.items()},
+            "reason": why,
+            "saved_by": by.username,
+            "saved_at": now,
+        },
     )
     for name, (old, new) in changes.items():
         audit.record(

@@ -8,7 +8,7 @@ a check, and closed by it (``resolve``) when a later save passes that check.
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from celltrial.errors import InvalidInput, NotFound
@@ -159,14 +159,16 @@ def reopen(session: Session, *, query_id: int, text: str, by: User) -> DataQuery
     return _step(session, query, QueryAction.REOPEN, by=by.username, text=cleaned)
 
 
+_OPEN_AUTOMATIC = select(DataQuery).where(
+    DataQuery.form_id == bindparam("form_id"),
+    DataQuery.origin == "edit_check",
+    DataQuery.status != QueryStatus.CLOSED,
+)
+
+
 def open_automatic(session: Session, *, form_id: int) -> list[DataQuery]:
     """Edit-check queries of a form that still wait (open or answered)."""
-    query = select(DataQuery).where(
-        DataQuery.form_id == form_id,
-        DataQuery.origin == "edit_check",
-        DataQuery.status != QueryStatus.CLOSED,
-    )
-    return list(session.scalars(query))
+    return list(session.scalars(_OPEN_AUTOMATIC, {"form_id": form_id}))
 
 
 def raise_automatic(

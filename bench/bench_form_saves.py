@@ -1,0 +1,235 @@
+"""Benchmark CRF saves through the form service: audited field saves per second.
+
+Usage::
+
+    .venv/bin/python bench/bench_form_saves.py [--saves 1000] [--threads 4] [--postgres URL] [--sqlite-only]
+
+Every save goes through :func:`celltrial.study.forms.service.save`, exactly as a coordinator's
+does: permission and site check, type coercion, data-lock check (the study write lock), consent
+check, optimistic version check (a conditional UPDATE), edit checks, the form revision, one
+audit entry per changed field in the hash chain, edit-check queries raised and resolved, commit.
+Prints for SQLite (a file in a temporary directory) and PostgreSQL (a scratch database created
+on the server and dropped afterwards):
+
+- single-field saves, one transaction each, one coordinator after another (sequential);
+- the same from ``--threads`` coordinators at once, each on their own subject's form;
+- whole-form saves (the 10 fields of a vital-signs form changed at once), as field saves per second.
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+from argon2 import PasswordHasher
+from sqlalchemy import create_engine, select, text
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from celltrial.database import make_engine, session_factory, unit_of_work, upgrade
+from celltrial.study.audit import service as audit
+from celltrial.study.consent import service as consents
+from celltrial.study.forms import service as forms
+from celltrial.study.forms.models import FormInstance
+from celltrial.study.sites import service as sites
+from celltrial.study.subjects import service as subjects
+from celltrial.study.trial import service as trials
+from celltrial.study.users import passwords
+from celltrial.study.users import service as users
+from celltrial.study.users.models import Role, User
+
+PASSWORD = "correct horse battery staple"
+WHOLE_FORM = {
+    "assessment_date": "2026-01-10",
+    "temperature": 36.8,
+    "heart_rate": 70,
+    "systolic_bp": 118,
+    "diastolic_bp": 76,
+    "respiratory_rate": 14,
+    "spo2": 98,
+    "on_oxygen": False,
+    "weight": 70.5,
+}
+
+
+class Bench:
+    """A study with one consented subject (and its vital-signs form) per coordinator thread."""
+
+    def __init__(self, sessions: sessionmaker[Session], subjects_wanted: int) -> None:
+        self.sessions = sessions
+        admin = users.operator("bench")
+        with unit_of_work(sessions) as session:
+            site = sites.create(session, code="S01", name="Bench Hospital", country="China", by=admin)
+            sponsor = users.create(
+                session,
+                username="sponsor",
+                full_name="Sponsor",
+                role=Role.SPONSOR,
+                password=PASSWORD,
+                by=admin,
+            )
+            self.coordinator: User = users.create(
+                session, username="coordinator", full_name="Coordinator", role=Role.COORDINATOR,
+                password=PASSWORD, site_id=site.id, by=admin,
+            )  # fmt: skip
+            trial = trials.register(session, nct_id="NCT07008872", by=sponsor)
+            consents.approve_icf_version(
+                session, study_id=trial.id, version="1.0", approved_on=date(2025, 1, 1), by=sponsor
+            )
+            self.forms: list[int] = []
+            for _ in range(subjects_wanted):
+                subject = subjects.register(
+                    session, study_id=trial.id, site_id=site.id, date_of_birth=date(1980, 1, 1), sex="female",
+                    initials="AB", by=self.coordinator,
+                )  # fmt: skip
+                consents.record_consent(
+                    session, subject_id=subject.id, icf_version="1.0",
+                    signed_at=datetime.now(UTC) - timedelta(days=30), by=self.coordinator,
+                )  # fmt: skip
+                self.forms.append(
+                    session.scalars(
+                        select(FormInstance.id).where(
+                            FormInstance.subject_id == subject.id, FormInstance.form_code == "vital_signs"
+                        )
+                    ).one()
+                )
+        self.versions = dict.fromkeys(self.forms, 0)
+
+    def save(self, form_id: int, values: dict[str, object]) -> int:
+        """One save; returns the number of fields it changed."""
+        with unit_of_work(self.sessions) as session:
+            result = forms.save(
+                session, form_id=form_id, values=values, expected_version=self.versions[form_id],
+                reason="benchmark correction", by=self.coordinator,
+            )  # fmt: skip
+            self.versions[form_id] = result.form.version
+            return len(result.changes)
+
+
+def _rate(count: int, seconds: float) -> str:
+    return f"{count / seconds:,.0f}/s ({count} in {seconds:.2f} s)"
+
+
+def run(name: str, sessions: sessionmaker[Session], *, saves: int, threads: int) -> None:
+    bench = Bench(sessions, subjects_wanted=max(threads, 1))
+    first = bench.forms[0]
+
+    def sequential() -> int:
+        changed = 0
+        for number in range(saves):
+            changed += bench.save(first, {"heart_rate": 60 + number % 50 + (1 if number % 50 == 0 else 0)})
+        return changed
+
+    def concurrent() -> int:
+        changed = [0] * threads
+        start = threading.Barrier(threads)
+
+        def worker(index: int) -> None:
+            start.wait()
+            form = bench.forms[index]
+            for number in range(saves // threads):
+                changed[index] += bench.save(form, {"systolic_bp": 100 + number % 60})
+
+        pool = [threading.Thread(target=worker, args=(index,)) for index in range(threads)]
+        for thread in pool:
+            thread.start()
+        for thread in pool:
+            thread.join()
+        return sum(changed)
+
+    def whole_forms() -> int:
+        changed = 0
+        for number in range(max(saves // 10, 1)):
+            values = dict(WHOLE_FORM)
+            values["heart_rate"] = 60 + number % 40
+            values["weight"] = 60 + number % 30 + 0.5
+            values["temperature"] = 36.0 + (number % 20) / 10
+            values["respiratory_rate"] = 12 + number % 10
+            values["spo2"] = 90 + number % 10
+            values["systolic_bp"] = 110 + number % 30
+            values["diastolic_bp"] = 70 + number % 20
+            values["assessment_date"] = (date(2026, 1, 1) + timedelta(days=number % 300)).isoformat()
+            changed += bench.save(first, values)
+        return changed
+
+    print(f"{name}")
+    for label, job in [
+        ("single-field saves, sequential", sequential),
+        (f"single-field saves, {threads} threads", concurrent),
+        ("whole-form saves (field saves)", whole_forms),
+    ]:
+        began = time.perf_counter()
+        count = job()
+        print(f"  {label:<38} {_rate(count, time.perf_counter() - began)}")
+    with sessions() as session:
+        report = audit.verify(session)
+    print(f"  audit chain after the run: {report}")
+
+
+def commit_latency(engine: Engine, rounds: int = 100) -> float:
+    """Milliseconds for one durable commit of a one-row insert: the floor under any audited save."""
+    with engine.connect() as connection:
+        connection.execute(text("CREATE TABLE bench_commit_probe (x INTEGER)"))
+        connection.commit()
+        began = time.perf_counter()
+        for _ in range(rounds):
+            connection.execute(text("INSERT INTO bench_commit_probe VALUES (1)"))
+            connection.commit()
+        elapsed = time.perf_counter() - began
+        connection.execute(text("DROP TABLE bench_commit_probe"))
+        connection.commit()
+    return elapsed / rounds * 1000
+
+
+def _time(label: str, action: Callable[[], None]) -> None:
+    began = time.perf_counter()
+    action()
+    print(f"  ({label} {time.perf_counter() - began:.1f} s)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--saves", type=int, default=1000)
+    parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--postgres", default="postgresql+psycopg://postgres@127.0.0.1:5432/test")
+    parser.add_argument("--sqlite-only", action="store_true")
+    options = parser.parse_args()
+    passwords._HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)  # set-up speed only
+
+    with tempfile.TemporaryDirectory() as folder:
+        engine = make_engine(f"sqlite:///{Path(folder) / 'bench.db'}", pool_size=options.threads + 2)
+        _time("migrate", lambda: upgrade(engine))
+        print(f"SQLite: one durable commit takes {commit_latency(engine):.2f} ms")
+        run(
+            "SQLite (WAL, synchronous=NORMAL)",
+            session_factory(engine),
+            saves=options.saves,
+            threads=options.threads,
+        )
+        engine.dispose()
+    if options.sqlite_only:
+        return
+    name = f"celltrial_bench_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(options.postgres, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        engine = make_engine(options.postgres.rsplit("/", 1)[0] + f"/{name}", pool_size=options.threads + 2)
+        _time("migrate", lambda: upgrade(engine))
+        print(f"PostgreSQL: one durable commit takes {commit_latency(engine):.2f} ms")
+        run("PostgreSQL", session_factory(engine), saves=options.saves, threads=options.threads)
+        engine.dispose()
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+if __name__ == "__main__":
+    main()
