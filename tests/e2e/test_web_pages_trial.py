@@ -262,3 +262,19 @@ def test_pages_refuse_roles_without_the_permission(client: TestClient, world: Wo
     log_in(client, world["dsmb"])
     assert client.get("/admin/users").status_code == 403
     assert client.get("/locks").status_code == 403
+
+
+def test_the_dashboard_shows_each_role_the_panels_it_may_see(
+    client: TestClient, world: World, enrolled: int
+) -> None:
+    log_in(client, world["monitor"])
+    page = client.get("/").text
+    assert re.search(r'data-testid="open-queries"><a href="/queries\?status=open">[1-9]\d* open<', page)
+    assert "Screening funnel" in page
+    assert "Subjects by status" in page
+    assert "SAE reporting clocks" in page
+    log_in(client, world["admin"])
+    page = client.get("/").text
+    assert 'data-testid="enrolment"' in page
+    assert "Screening funnel" not in page
+    assert "open-queries" not in page
