@@ -6,15 +6,18 @@ I6: "14 years old≤ age ≤ 75 years old". Windows from the settings: labs 14 d
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from typing import Any
 
 import pytest
-from conftest import Screen
 from hypothesis import given
 from hypothesis import strategies as st
 
+from celltrial.eligibility import EligibilityResult
 from celltrial.eligibility.predicates import age_in_years, months_before
+
+Screen = Callable[..., EligibilityResult]  # the `screen` fixture of conftest.py
 
 
 def lab(value: float, unit: str, day: str, **extra: Any) -> dict[str, Any]:

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import pytest
-from conftest import Screen
 
-from celltrial.eligibility import ScreeningForm, read_form
+from celltrial.eligibility import EligibilityResult, ScreeningForm, read_form
 from celltrial.eligibility.facts import fact_catalogue
 from celltrial.errors import InvalidInput
+
+Screen = Callable[..., EligibilityResult]  # the `screen` fixture of conftest.py
 
 
 def test_the_form_schema_lists_every_fact_of_the_catalogue() -> None:

@@ -12,10 +12,14 @@ abnormal liver function". Site ULNs come from the settings: creatinine 1.1 mg/dL
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import pytest
-from conftest import Screen
+
+from celltrial.eligibility import EligibilityResult
+
+Screen = Callable[..., EligibilityResult]  # the `screen` fixture of conftest.py
 
 
 def lab(value: float, unit: str, day: str = "2025-06-28", **extra: Any) -> dict[str, Any]:

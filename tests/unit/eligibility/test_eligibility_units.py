@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from typing import Any
 
 import pytest
-from conftest import Screen
 
-from celltrial.eligibility import EligibilityRules, evaluate, read_form
+from celltrial.eligibility import EligibilityResult, EligibilityRules, evaluate, read_form
 from celltrial.protocol.settings import ProtocolSettings
+
+Screen = Callable[..., EligibilityResult]  # the `screen` fixture of conftest.py
 
 
 def lab(value: float, unit: str, day: str = "2025-06-28", **extra: Any) -> dict[str, Any]:
