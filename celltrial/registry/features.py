@@ -233,7 +233,7 @@ def embedding_text(record: TrialRecord) -> str:
 
 
 _RANGE = re.compile(r"\bCD[- ]?(\d{1,3})\s?(?:/|&|\+|x|and|-)\s?(\d{1,3})\b(?![./]\d)")
-_CONTEXT = r"(?:anti[- ]?{0}|{0}[- ]?(?:CAR|targeted|targeting|directed|specific|redirected|positive|\+))"
+_CONTEXT = r"(?:anti[- ]?{0}|{0}[- ]?(?:CAR|targeted|targeting|directed|specific|redirected))"
 _TRANSPLANT = re.compile(
     r"\b(?:allogen(?:e)?ic|autologous)\s+(?:\w+\s+){0,3}?"
     r"(?:transplant\w*|HSCT|SCT|HCT|BMT|graft\w*|donor lymphocyte)",

@@ -1,0 +1,154 @@
+"""Structured facts read from a trial's text: antigens, diseases, setting, product, platform."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from celltrial.registry.features import (
+    disease_ancestors,
+    embedding_text,
+    expand_abbreviations,
+    extract_features,
+    find_antigens,
+    find_diseases,
+)
+from celltrial.registry.record import InterventionInfo, TrialRecord
+
+
+def _record(**fields: object) -> TrialRecord:
+    values: dict[str, object] = {"nct_id": "NCT00000001", "brief_title": "A trial"}
+    values.update(fields)
+    return TrialRecord.model_validate(values)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        pytest.param("CD7 CAR-T for r/r CD7+ T-ALL", ["CD7"], id="cd7"),
+        pytest.param("Anti-CD70 CAR-T in renal cell carcinoma", ["CD70"], id="cd70-is-not-cd7"),
+        pytest.param("CD19/22 bispecific CAR-T", ["CD19", "CD22"], id="shared-prefix-pair"),
+        pytest.param("CD19-CD20 tandem CAR", ["CD19", "CD20"], id="hyphenated-pair"),
+        pytest.param("EGFRvIII CAR-T in glioblastoma", ["EGFRvIII"], id="egfrviii-is-not-egfr"),
+        pytest.param("B-cell maturation antigen directed cells", ["BCMA"], id="bcma-by-its-name"),
+        pytest.param("Ciltacabtagene autoleucel versus standard triplets", ["BCMA"], id="bcma-by-product"),
+        pytest.param("Tisagenlecleucel in pediatric ALL", ["CD19"], id="cd19-by-product"),
+        pytest.param("Claudin18.2 CAR-T (CT041) in gastric cancer", ["Claudin 18.2"], id="claudin"),
+        pytest.param("GPC3-targeted CAR-T in hepatocellular carcinoma", ["GPC3"], id="gpc3"),
+        pytest.param("Metastatic melanoma treated with TIL", [], id="metastatic-is-not-c-met"),
+    ],
+)
+def test_the_target_antigens_named_in_a_text_are_found(text: str, expected: list[str]) -> None:
+    assert find_antigens(text, strict=True) == expected
+
+
+def test_an_ambiguous_marker_counts_only_in_a_targeting_phrase() -> None:
+    assert find_antigens("CD4+ and CD8+ T cells in a defined ratio", strict=True) == []
+    assert find_antigens("Anti-CD4 CAR-T for T-cell lymphoma", strict=True) == ["CD4"]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        pytest.param("Relapsed T-ALL and T-LBL", {"T-ALL", "T-LBL"}, id="t-lineage"),
+        pytest.param("B-cell acute lymphoblastic leukemia", {"B-ALL"}, id="b-all-not-also-all"),
+        pytest.param("Non-Hodgkin Lymphoma", {"Non-Hodgkin lymphoma"}, id="non-hodgkin-is-not-hodgkin"),
+        pytest.param("Classical Hodgkin Lymphoma", {"Hodgkin lymphoma"}, id="hodgkin"),
+        pytest.param("Treat all patients with multiple myeloma", {"Multiple myeloma"}, id="all-the-word"),
+        pytest.param("Diffuse Large B Cell Lymphoma", {"DLBCL"}, id="dlbcl-drops-b-cell-lymphoma"),
+    ],
+)
+def test_the_most_specific_diseases_named_are_found(text: str, expected: set[str]) -> None:
+    assert {term.name for term in find_diseases(text)} == expected
+
+
+def test_a_disease_counts_with_every_broader_entity_it_belongs_to() -> None:
+    assert set(disease_ancestors(["T-ALL"])) == {"T-ALL", "T-cell leukaemia", "ALL", "Acute leukaemia"}
+    assert set(disease_ancestors(["DLBCL"])) == {"DLBCL", "B-cell lymphoma", "Non-Hodgkin lymphoma"}
+
+
+def test_the_seed_trial_reads_as_a_cd7_car_t_in_t_cell_malignancies() -> None:
+    features = extract_features(
+        _record(
+            brief_title="CD7 CAR-T Cell Therapy Targeting CD7-positive Relapsed/Refractory T Cell "
+            "Lymphoma/Acute Leukemia",
+            conditions=["CD7+ Lymphoma", "CD7+ Acute Leukemia"],
+            interventions=[InterventionInfo(name="CD7 CART", type="BIOLOGICAL")],
+        )
+    )
+    assert features.antigens == ("CD7",)
+    assert "T-cell malignancy" in features.disease_families
+    assert features.settings == ("relapsed/refractory",)
+    assert features.platform == "CAR-T"
+
+
+def test_antigens_come_from_the_title_and_interventions_before_the_summary() -> None:
+    features = extract_features(
+        _record(
+            brief_title="BCMA CAR-T in myeloma",
+            brief_summary="Patients who relapsed after CD19 CAR-T are excluded.",
+        )
+    )
+    assert features.antigens == ("BCMA",)
+
+
+def test_the_summary_names_the_antigen_when_the_title_does_not() -> None:
+    features = extract_features(
+        _record(brief_title="JY231 injection", brief_summary="An anti-CD19 CAR-T product.")
+    )
+    assert features.antigens == ("CD19",)
+
+
+@pytest.mark.parametrize(
+    ("summary", "expected"),
+    [
+        pytest.param("Autologous CAR-T cells after lymphodepletion.", "autologous", id="autologous"),
+        pytest.param("An off-the-shelf allogeneic CAR-T product.", "allogeneic", id="allogeneic"),
+        pytest.param(
+            "Autologous CAR-T for patients relapsing after allogeneic stem cell transplantation.",
+            "autologous",
+            id="transplant-history-is-not-the-product",
+        ),
+        pytest.param("In vivo CAR-T generated by a lentiviral vector injection.", "in vivo", id="in-vivo"),
+        pytest.param("CAR-T cells are infused.", None, id="not-stated"),
+    ],
+)
+def test_the_product_type_is_read_from_the_text(summary: str, expected: str | None) -> None:
+    assert extract_features(_record(brief_summary=summary)).product_type == expected
+
+
+def test_a_car_nk_trial_is_told_apart_from_a_car_t_trial() -> None:
+    assert extract_features(_record(brief_title="CD19 CAR-NK cells in lymphoma")).platform == "CAR-NK"
+    assert extract_features(_record(brief_title="CD19 CAR-T cells in lymphoma")).platform == "CAR-T"
+
+
+def test_abbreviations_are_expanded_where_they_first_appear() -> None:
+    expanded = expand_abbreviations("r/r T-ALL after T-ALL relapse")
+    assert (
+        expanded
+        == "r/r (relapsed/refractory) T-ALL (T-cell acute lymphoblastic leukemia) after T-ALL relapse"
+    )
+
+
+def test_the_embedded_text_holds_title_conditions_interventions_and_summary() -> None:
+    text = embedding_text(
+        _record(
+            brief_title="CD7 CAR-T",
+            conditions=["Leukemia"],
+            interventions=[InterventionInfo(name="CD7 CART")],
+            brief_summary="A study.",
+        )
+    )
+    assert text.startswith("CD7 CAR-T (chimeric antigen receptor T cells)")
+    assert "Conditions: Leukemia" in text
+    assert "Interventions: CD7 CART" in text
+    assert text.endswith("A study.")
+
+
+@given(st.text(max_size=300))
+def test_any_text_gives_known_antigen_names_without_error(text: str) -> None:
+    known = set(find_antigens(" ".join(["CD19", "BCMA", "GPC3", "CD7", "HER2"]), strict=True))
+    found = find_antigens(text + " CD19 BCMA GPC3 CD7 HER2", strict=True)
+    assert known <= set(found)
+    assert len(found) == len(set(found))
