@@ -9,12 +9,10 @@ from sqlalchemy import Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from celltrial.database import Base
+from celltrial.study.audit.chain import GENESIS_HASH
 from celltrial.study.types import UtcDateTime
 
 __all__ = ["GENESIS_HASH", "AuditEntry", "AuditEntryRead"]
-
-GENESIS_HASH = "0" * 64
-"""The ``previous_hash`` of the first entry."""
 
 
 class AuditEntry(Base):

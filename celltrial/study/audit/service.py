@@ -2,29 +2,30 @@
 
 :func:`record` appends one entry in the caller's transaction: it takes the study write lock
 (:func:`celltrial.study.serialise.serialise_writes`), reads the last entry and chains to it,
-so that concurrent writers keep one linear chain. Each entry's SHA-256 covers the canonical
-JSON of its content and the previous entry's hash; :func:`verify` recomputes the chain and
-names the first entry that does not match (21 CFR 11.10(e): secure, computer-generated,
-time-stamped audit trails that do not obscure previous values).
+so that concurrent writers keep one linear chain (see :mod:`celltrial.study.audit.chain`).
+The transaction's entries are inserted together at its next flush (at the latest, at commit).
+:func:`verify` recomputes the chain, streaming, and names the first entry that does not match
+(21 CFR 11.10(e): secure, computer-generated, time-stamped audit trails that do not obscure
+previous values).
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from datetime import UTC, date, datetime
-from decimal import Decimal
-from enum import Enum
+from collections.abc import Iterator, Sequence
 from typing import Any
 
-from pydantic import BaseModel
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, SessionTransaction
 
 from celltrial.errors import InvalidInput
-from celltrial.study.audit.models import GENESIS_HASH, AuditEntry
+from celltrial.study.audit.chain import (
+    GENESIS_HASH,
+    VerifyReport,
+    canonical_json,
+    check_chain,
+    entry_hash,
+)
+from celltrial.study.audit.models import AuditEntry
 from celltrial.study.serialise import serialise_writes
 from celltrial.study.types import utcnow
 
@@ -32,6 +33,7 @@ __all__ = [
     "REASON_REQUIRED",
     "VerifyReport",
     "canonical_json",
+    "count",
     "entry_hash",
     "history",
     "record",
@@ -42,52 +44,7 @@ REASON_REQUIRED = frozenset({"update", "delete"})
 """Actions that change data already saved: they need a reason for change."""
 
 _LIMITS = {"actor": 64, "action": 64, "entity": 64, "entity_id": 64, "field": 128}
-
-
-def _to_json(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, Enum):
-        return value.value
-    if isinstance(value, set | frozenset):
-        return sorted(value, key=str)
-    if isinstance(value, BaseModel):
-        return value.model_dump(mode="json")
-    raise TypeError(f"{type(value).__name__} cannot be written to the audit trail")
-
-
-def canonical_json(value: object) -> str:
-    """``value`` as canonical JSON: sorted keys, no spaces, UTF-8 characters kept."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=_to_json)
-
-
-_encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
-
-
-def entry_hash(
-    id: int,
-    at: datetime,
-    actor: str,
-    action: str,
-    entity: str,
-    entity_id: str,
-    field: str | None,
-    old_value: str | None,
-    new_value: str | None,
-    reason: str | None,
-    subject_id: int | None,
-    site_id: int | None,
-    previous_hash: str,
-) -> str:
-    """SHA-256 (hex) of an entry's canonical content, ``previous_hash`` included."""
-    stamp = at.astimezone(UTC).isoformat(timespec="microseconds")
-    content = [id, stamp, actor, action, entity, entity_id, field, old_value, new_value, reason]
-    content += [subject_id, site_id, previous_hash]
-    return hashlib.sha256(_encode(content).encode()).hexdigest()
+_TAIL = "celltrial.audit_tail"
 
 
 def _value(value: object, name: str) -> str | None:
@@ -104,10 +61,34 @@ def _check(name: str, value: str | None, *, required: bool) -> None:
         if required:
             raise InvalidInput(f"the audit entry needs a {name.replace('_', ' ')}", field=name)
         return
-    if len(value) > _LIMITS[name]:
-        raise InvalidInput(
-            f"the {name} {value[:20]!r}... is longer than {_LIMITS[name]} characters", field=name
-        )
+    limit = _LIMITS[name]
+    if len(value) > limit:
+        raise InvalidInput(f"the {name} {value[:20]!r}... is longer than {limit} characters", field=name)
+
+
+def _innermost(session: Session) -> SessionTransaction | None:
+    return session.get_nested_transaction() or session.get_transaction()
+
+
+def _flush_pending(session: Session) -> None:
+    """Insert this transaction's entries not yet written, before reading the table directly."""
+    if any(isinstance(pending, AuditEntry) for pending in session.new):
+        session.flush()
+
+
+def _tail(session: Session) -> tuple[int, str]:
+    """The last entry's number and hash: remembered within this transaction, else read (under the lock)."""
+    remembered = session.info.get(_TAIL)
+    if remembered is not None:
+        transaction = _innermost(session)
+        while transaction is not None:
+            if transaction is remembered[0]:
+                return remembered[1], remembered[2]
+            transaction = transaction.parent
+    _flush_pending(session)
+    query = select(AuditEntry.id, AuditEntry.hash).order_by(AuditEntry.id.desc()).limit(1)
+    last = session.connection().execute(query).first()
+    return (int(last[0]), str(last[1])) if last else (0, GENESIS_HASH)
 
 
 def record(
@@ -138,100 +119,61 @@ def record(
     ):
         _check(name, value, required=required)
     if action in REASON_REQUIRED and (reason is None or not reason.strip()):
-        raise InvalidInput(
-            f"a reason for change is required to {action} {entity} {entity_id}", field="reason"
-        )
+        problem = f"a reason for change is required to {action} {entity} {entity_id}"
+        raise InvalidInput(problem, field="reason")
     old_value, new_value = _value(old, "old"), _value(new, "new")
     serialise_writes(session)
-    session.flush()
-    last = session.execute(
-        select(AuditEntry.id, AuditEntry.hash).order_by(AuditEntry.id.desc()).limit(1)
-    ).first()
-    number, previous = (last[0] + 1, last[1]) if last else (1, GENESIS_HASH)
-    entry = AuditEntry(
-        id=number,
-        at=utcnow(),
-        actor=actor,
-        action=action,
-        entity=entity,
-        entity_id=entity_id,
-        field=field,
-        old_value=old_value,
-        new_value=new_value,
-        reason=reason,
-        subject_id=subject_id,
-        site_id=site_id,
-        previous_hash=previous,
-    )
-    entry.hash = entry_hash(
-        number, entry.at, actor, action, entity, entity_id, field, old_value, new_value, reason,
-        subject_id, site_id, previous,
-    )  # fmt: skip
-    session.add(entry)
-    session.flush()
+    last, previous = _tail(session)
+    values = {
+        "id": last + 1,
+        "at": utcnow(),
+        "actor": actor,
+        "action": action,
+        "entity": entity,
+        "entity_id": entity_id,
+        "field": field,
+        "old_value": old_value,
+        "new_value": new_value,
+        "reason": reason,
+        "subject_id": subject_id,
+        "site_id": site_id,
+        "previous_hash": previous,
+    }
+    values["hash"] = entry_hash(**values)  # type: ignore[arg-type]
+    entry = AuditEntry(**values)
+    session.add(entry)  # inserted with the transaction's other entries at the next flush, in one batch
+    session.info[_TAIL] = (_innermost(session), values["id"], values["hash"])
     return entry
 
 
-@dataclass(frozen=True)
-class VerifyReport:
-    """The result of recomputing the chain: ``ok``, entries checked, the first broken entry."""
-
-    ok: bool
-    count: int
-    first_broken_id: int | None = None
-    problem: str | None = None
-    last_hash: str = GENESIS_HASH
-
-    def __str__(self) -> str:
-        if self.ok:
-            return f"OK, {self.count} entries"
-        return f"entry {self.first_broken_id}: {self.problem}"
+_HASHED = "actor, action, entity, entity_id, field, old_value, new_value, reason, subject_id, site_id"
+_STAMP = {
+    # ``at`` exactly as it enters the hash (chain.STAMP_FORMAT), produced without parsing a datetime
+    "postgresql": "to_char(timezone('UTC', at), 'YYYY-MM-DD HH24:MI:SS.US')",
+    "sqlite": "at",  # SQLAlchemy stores UTC on SQLite as 'YYYY-MM-DD HH:MM:SS.ffffff'
+}
 
 
-_COLUMNS = [AuditEntry.__table__.c[name] for name in (
-    "id", "at", "actor", "action", "entity", "entity_id", "field", "old_value", "new_value", "reason",
-    "subject_id", "site_id", "previous_hash", "hash",
-)]  # fmt: skip
-
-
-def check_chain(rows: Iterable[Sequence[Any]]) -> VerifyReport:
-    """Verify entries (tuples in :data:`_COLUMNS` order, by id) as they stream past."""
-    sha256 = hashlib.sha256
-    previous = GENESIS_HASH
-    expected = 1
-    for row in rows:
-        number, at, stored_previous, stored = row[0], row[1], row[12], row[13]
-        if number != expected:
-            problem = f"expected entry {expected} next, found entry {number} (entries are missing)"
-            return VerifyReport(False, expected - 1, expected, problem, previous)
-        if stored_previous != previous:
-            problem = (
-                f"its previous hash {stored_previous} differs from the hash of entry {number - 1} "
-                f"({previous}): an entry was removed or re-chained"
-            )
-            return VerifyReport(False, expected - 1, number, problem, previous)
-        content = list(row[:13])
-        content[1] = at.astimezone(UTC).isoformat(timespec="microseconds")
-        if sha256(_encode(content).encode()).hexdigest() != stored:
-            problem = (
-                f"its content does not match its hash (stored {stored}, recomputed "
-                f"{entry_hash(*row[:13])}): the entry was changed after it was written"
-            )
-            return VerifyReport(False, expected - 1, number, problem, previous)
-        previous = stored
-        expected += 1
-    return VerifyReport(True, expected - 1, last_hash=previous)
-
-
-def verify(session: Session, *, batch: int = 20_000) -> VerifyReport:
-    """Recompute the whole chain, streaming the entries in id order."""
-    result = session.execute(
-        select(*_COLUMNS).order_by(AuditEntry.id), execution_options={"yield_per": batch}
-    )
+def _entries(session: Session, batch: int) -> Iterator[Sequence[Any]]:
+    """Every entry in id order as plain driver tuples, streamed (a server-side cursor on PostgreSQL)."""
+    _flush_pending(session)
+    connection = session.connection()
+    dialect = connection.dialect.name
+    sql = f"SELECT id, {_STAMP[dialect]}, {_HASHED}, previous_hash, hash FROM audit_entry ORDER BY id"
+    driver: Any = connection.connection.driver_connection
+    cursor = driver.cursor(name="celltrial_audit_verify") if dialect == "postgresql" else driver.cursor()
     try:
-        return check_chain(result)
+        if dialect == "postgresql":
+            cursor.itersize = batch
+        cursor.execute(sql)
+        yield from cursor
     finally:
-        result.close()
+        cursor.close()
+
+
+def verify(session: Session, *, batch: int = 50_000) -> VerifyReport:
+    """Recompute the whole chain, streaming the entries in id order."""
+    return check_chain(_entries(session, batch))
 
 
 def count(session: Session) -> int:

@@ -211,3 +211,22 @@ def test_a_subjects_history_lists_only_its_entries_oldest_first(sessions: sessio
             )
     with unit_of_work(sessions) as session:
         assert [e.id for e in audit.history(session, subject_id=1)] == [1, 3]
+
+
+def test_entries_of_a_rolled_back_savepoint_leave_no_gap_in_the_chain(
+    sessions: sessionmaker[Session],
+) -> None:
+    with unit_of_work(sessions) as session:
+        audit.record(session, actor="nurse", action="create", entity="ae", entity_id=1, field="term")
+        savepoint = session.begin_nested()
+        audit.record(session, actor="nurse", action="create", entity="ae", entity_id=1, field="grade")
+        savepoint.rollback()
+        with session.begin_nested():
+            audit.record(session, actor="nurse", action="create", entity="ae", entity_id=1, field="onset")
+        audit.record(session, actor="nurse", action="create", entity="ae", entity_id=1, field="outcome")
+        assert audit.verify(session).count == 3
+    with unit_of_work(sessions) as session:
+        report = audit.verify(session)
+        fields = [e.field for e in audit.history(session, entity="ae", entity_id="1")]
+    assert (report.ok, report.count) == (True, 3), str(report)
+    assert fields == ["term", "onset", "outcome"]

@@ -8,8 +8,7 @@ from zoneinfo import ZoneInfo
 from hypothesis import given
 from hypothesis import strategies as st
 
-from celltrial.study.audit.models import GENESIS_HASH
-from celltrial.study.audit.service import canonical_json, check_chain, entry_hash
+from celltrial.study.audit.chain import GENESIS_HASH, canonical_json, check_chain, entry_hash, stamp
 
 START = datetime(2025, 11, 25, 8, 0, tzinfo=UTC)
 
@@ -23,7 +22,7 @@ def _chain(n: int) -> list[list[object]]:
             None, str(60 + i), None, 3, 1, previous,
         ]  # fmt: skip
         digest = entry_hash(*content)  # type: ignore[arg-type]
-        rows.append([*content, digest])
+        rows.append([i, stamp(START + timedelta(seconds=i)), *content[2:], digest])
         previous = digest
     return rows
 
@@ -46,14 +45,19 @@ def test_the_hash_does_not_depend_on_the_time_zone_the_time_is_written_in() -> N
 def test_changing_any_field_of_any_entry_is_caught_at_that_entry(position: int, column: int) -> None:
     rows = _chain(8)
     original = rows[position][column]
-    if isinstance(original, datetime):
-        rows[position][column] = original + timedelta(microseconds=1)
-    elif isinstance(original, int):
+    if isinstance(original, int):
         rows[position][column] = original + 1
     else:
         rows[position][column] = f"{original}x"
     report = check_chain(rows)
     assert (report.ok, report.first_broken_id, report.count) == (False, position + 1, position)
+
+
+def test_the_time_enters_the_hash_in_utc_to_the_microsecond() -> None:
+    assert (
+        stamp(datetime(2025, 11, 25, 16, 0, 0, 5, tzinfo=ZoneInfo("Asia/Shanghai")))
+        == "2025-11-25 08:00:00.000005"
+    )
 
 
 def test_canonical_json_sorts_keys_and_keeps_characters() -> None:
