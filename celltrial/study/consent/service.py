@@ -36,6 +36,7 @@ from celltrial.study.users.models import User
 __all__ = [
     "ConsentState",
     "approve_icf_version",
+    "check_consent_for_data",
     "consent_state",
     "current_icf_version",
     "history",
@@ -289,8 +290,14 @@ def require_consent_date(session: Session, *, subject: Subject, correcting: bool
 
     ``correcting``: the form already holds data collected before a withdrawal; correcting it is allowed.
     """
-    first = first_consent_date(session, subject_id=subject.id)
-    if first is None:
+    return check_consent_for_data(
+        subject, first_consent_date(session, subject_id=subject.id), correcting=correcting
+    )
+
+
+def check_consent_for_data(subject: Subject, first_consent: date | None, *, correcting: bool) -> date:
+    """:func:`require_consent_date` once the first consent date is known."""
+    if first_consent is None:
         raise Conflict(
             f"subject {subject.label} has not consented: no study procedure or data before consent",
             field="consent",
@@ -301,7 +308,7 @@ def require_consent_date(session: Session, *, subject: Subject, correcting: bool
             "no new data may be collected",
             field="consent",
         )
-    return first
+    return first_consent
 
 
 def require_valid_for_enrolment(session: Session, *, subject: Subject) -> Consent:

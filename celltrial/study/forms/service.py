@@ -27,6 +27,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from celltrial.errors import Conflict, InvalidInput, Locked, NotFound, StaleVersion
 from celltrial.study.audit import service as audit
 from celltrial.study.consent import service as consents
+from celltrial.study.consent.models import Consent
 from celltrial.study.forms.checks import CheckFailure, run_edit_checks, visible_fields
 from celltrial.study.forms.dictionary import FormDefinition, form_definition
 from celltrial.study.forms.models import FormInstance, FormRead, FormRevision, FormStatus, SourceVerification
@@ -34,6 +35,7 @@ from celltrial.study.forms.values import StoredValue, coerce_values
 from celltrial.study.locks.service import ensure_unlocked, get_active
 from celltrial.study.permissions import Action, require, require_site
 from celltrial.study.queries import service as queries
+from celltrial.study.queries.lifecycle import QueryStatus
 from celltrial.study.queries.models import DataQuery
 from celltrial.study.signatures import service as signatures
 from celltrial.study.signatures.models import Signature
@@ -149,6 +151,18 @@ _FORM_AND_SUBJECT = (
     .join(Subject, Subject.id == FormInstance.subject_id)
     .where(FormInstance.id == bindparam("form_id"))
 )
+_FIRST_CONSENT = select(func.min(Consent.signed_at)).where(Consent.subject_id == Subject.id).scalar_subquery()
+_OPEN_CHECKS = (
+    select(func.count())
+    .where(
+        DataQuery.form_id == FormInstance.id,
+        DataQuery.origin == "edit_check",
+        DataQuery.status != QueryStatus.CLOSED,
+    )
+    .scalar_subquery()
+)
+_SAVE_CONTEXT = _FORM_AND_SUBJECT.add_columns(_FIRST_CONSENT, _OPEN_CHECKS)
+"""A form, its subject, the first consent and the waiting edit-check queries, in one round trip."""
 _FORMS = cast(Table, FormInstance.__table__)
 _CLAIM = (
     update(_FORMS)
@@ -176,6 +190,18 @@ def _form_and_subject(
     form, subject = found
     require_site(by, subject.site_id, what="form")
     return form, subject
+
+
+def _save_context(session: Session, form_id: int, by: User) -> tuple[FormInstance, Subject, date | None, int]:
+    require(by, Action.FORM_EDIT)
+    if not isinstance(form_id, int) or isinstance(form_id, bool):
+        raise InvalidInput(f"a form id is a number, not {form_id!r}", field="form_id")
+    found = session.execute(_SAVE_CONTEXT, {"form_id": form_id}).first()
+    if found is None:
+        raise NotFound(f"no form with id {form_id}", field="form")
+    form, subject, first_consent, open_checks = found
+    require_site(by, subject.site_id, what="form")
+    return form, subject, first_consent.date() if first_consent else None, int(open_checks or 0)
 
 
 def get_or_raise(session: Session, *, form_id: int, by: User) -> FormInstance:
@@ -257,14 +283,14 @@ def save(
     All checks and reads come first; the study write lock (taken by the data-lock check) is held
     only for the writes: one conditional UPDATE of the form, the revision, the audit entries.
     """
-    form, subject = _form_and_subject(session, form_id, by, Action.FORM_EDIT)
+    form, subject, first_consent, open_checks = _save_context(session, form_id, by)
     definition = form_definition(form.form_code)
     coerced = coerce_values(definition, values)
     if not isinstance(expected_version, int) or isinstance(expected_version, bool) or expected_version < 0:
         raise InvalidInput(f"expected a version number, got {expected_version!r}", field="expected_version")
     if form.status is FormStatus.LOCKED:
         raise Locked(f"form {form.id} is locked", field="form")
-    consented = consents.require_consent_date(session, subject=subject, correcting=bool(form.data))
+    consented = consents.check_consent_for_data(subject, first_consent, correcting=bool(form.data))
     if expected_version != form.version:
         raise _stale(session, form, expected_version)
     changes = {
@@ -290,7 +316,7 @@ def save(
         context=_context(session, subject.id, definition),
         require_complete=filled,
     )
-    waiting = queries.open_automatic(session, form_id=form.id)
+    waiting = queries.open_automatic(session, form_id=form.id) if open_checks else []
     ensure_unlocked(session, subject_id=subject.id)
     old_status, first_save, now = form.status, expected_version == 0, utcnow()
     claimed = session.connection().execute(
