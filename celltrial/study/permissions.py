@@ -16,6 +16,7 @@ from celltrial.errors import NotAllowed, NotFound
 from celltrial.study.users.models import SITE_ROLES, Role, User
 
 __all__ = [
+    "IDENTIFYING_FIELDS",
     "PERMISSIONS",
     "Action",
     "allowed",
@@ -92,6 +93,13 @@ PERMISSIONS: Mapping[Role, frozenset[Action]] = {
     Role.ADMIN: _grant("user.manage site.manage audit.verify"),
 }
 """The permission matrix: the actions each role may take (everything else is refused)."""
+
+
+IDENTIFYING_FIELDS = frozenset(
+    {"initials", "date_of_birth", "name", "full_name", "medical_record_number", "address", "phone", "email"}
+)
+"""Subject fields that identify a person: hidden (also in the audit trail) from roles without
+``identifying_data.view``."""
 
 
 def allowed(user: User, action: Action) -> bool:

@@ -25,9 +25,12 @@ from celltrial.study.audit.chain import (
     check_chain,
     entry_hash,
 )
-from celltrial.study.audit.models import AuditEntry
+from celltrial.study.audit.models import AuditEntry, AuditEntryRead
+from celltrial.study.permissions import IDENTIFYING_FIELDS, Action, allowed, require
+from celltrial.study.scope import subject_site
 from celltrial.study.serialise import serialise_writes
 from celltrial.study.types import utcnow
+from celltrial.study.users.models import User
 
 __all__ = [
     "REASON_REQUIRED",
@@ -37,6 +40,7 @@ __all__ = [
     "entry_hash",
     "history",
     "record",
+    "subject_history",
     "verify",
 ]
 
@@ -199,3 +203,23 @@ def history(
     if entity_id is not None:
         query = query.where(AuditEntry.entity_id == str(entity_id))
     return list(session.scalars(query))
+
+
+REDACTED = '"[identifying data hidden]"'
+
+
+def subject_history(session: Session, *, subject_id: int, by: User) -> list[AuditEntryRead]:
+    """A subject's history for ``by``: audit permission, their site only, identifying values hidden
+    from roles that may not see them."""
+    require(by, Action.AUDIT_VIEW, site_id=subject_site(session, subject_id))
+    identified = allowed(by, Action.IDENTIFYING_DATA_VIEW)
+    shown = []
+    for entry in history(session, subject_id=subject_id):
+        read = AuditEntryRead.model_validate(entry)
+        if not identified and entry.field in IDENTIFYING_FIELDS:
+            read = read.model_copy(update={
+                "old_value": None if read.old_value is None else REDACTED,
+                "new_value": None if read.new_value is None else REDACTED,
+            })  # fmt: skip
+        shown.append(read)
+    return shown

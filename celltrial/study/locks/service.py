@@ -10,27 +10,16 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from celltrial.database import Base
-from celltrial.errors import Conflict, InvalidInput, Locked, NotFound
+from celltrial.errors import Conflict, InvalidInput, Locked
 from celltrial.study.audit import service as audit
 from celltrial.study.locks.models import DataLock
 from celltrial.study.permissions import Action, require
+from celltrial.study.scope import subject_site
 from celltrial.study.serialise import serialise_writes
 from celltrial.study.types import utcnow
 from celltrial.study.users.models import User
 
 __all__ = ["active_locks", "ensure_unlocked", "get_active", "lock", "unlock"]
-
-
-def _subject_site(session: Session, subject_id: int) -> int | None:
-    """The site of a subject; NotFound when there is no such subject."""
-    table = Base.metadata.tables.get("subject")
-    if table is None:
-        return None
-    site = session.execute(select(table.c.site_id).where(table.c.id == subject_id)).first()
-    if site is None:
-        raise NotFound(f"no subject with id {subject_id}", field="subject")
-    return int(site[0])
 
 
 def get_active(session: Session, *, subject_id: int | None) -> DataLock | None:
@@ -52,7 +41,7 @@ def lock(session: Session, *, subject_id: int | None, by: User, reason: str | No
     """Lock a subject's data, or the whole study when ``subject_id`` is None."""
     require(by, Action.DATA_LOCK)
     serialise_writes(session)
-    site_id = _subject_site(session, subject_id) if subject_id is not None else None
+    site_id = subject_site(session, subject_id) if subject_id is not None else None
     scope = "study" if subject_id is None else f"subject {subject_id}"
     if get_active(session, subject_id=subject_id) is not None:
         raise Conflict(f"the {scope} is already locked", field="subject")
@@ -79,7 +68,7 @@ def unlock(session: Session, *, subject_id: int | None, reason: str, by: User) -
     if not reason or not reason.strip():
         raise InvalidInput("unlocking needs a reason", field="reason")
     serialise_writes(session)
-    site_id = _subject_site(session, subject_id) if subject_id is not None else None
+    site_id = subject_site(session, subject_id) if subject_id is not None else None
     entry = get_active(session, subject_id=subject_id)
     if entry is None:
         scope = "study" if subject_id is None else f"subject {subject_id}"
