@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from celltrial.errors import Conflict, InvalidInput, NotFound
 from celltrial.study.audit import service as audit
+from celltrial.study.consent.icf import approve_icf_version, current_icf_version
 from celltrial.study.consent.models import Consent, ConsentRead, IcfVersion
 from celltrial.study.forms.models import FormInstance
 from celltrial.study.locks.service import ensure_unlocked
@@ -78,58 +79,6 @@ def _instant(value: object, field: str) -> datetime:
     if value > utcnow():
         raise InvalidInput(f"{value.isoformat()} is in the future", field=field)
     return value
-
-
-def approve_icf_version(
-    session: Session, *, study_id: int, version: str, approved_on: date, by: User, summary: str = ""
-) -> IcfVersion:
-    """Record an ICF version approved by the ethics committee; it becomes the current one."""
-    require(by, Action.STUDY_MANAGE)
-    trial = trials.get_or_raise(session, study_id=study_id)
-    label = _text(version, "version", limit=32)
-    if not isinstance(approved_on, date) or isinstance(approved_on, datetime):
-        raise InvalidInput(f"expected a date, got {approved_on!r}", field="approved_on")
-    if approved_on > utcnow().date():
-        raise InvalidInput(f"the approval date {approved_on} is in the future", field="approved_on")
-    current = current_icf_version(session, study_id=trial.id)
-    if session.scalar(
-        select(IcfVersion.id).where(IcfVersion.study_id == trial.id, IcfVersion.version == label)
-    ):
-        raise Conflict(f"ICF version {label} is already recorded", field="version")
-    if current is not None and approved_on < current.approved_on:
-        raise InvalidInput(
-            f"version {label} approved on {approved_on} would predate the current version "
-            f"{current.version} (approved {current.approved_on})",
-            field="approved_on",
-        )
-    icf = IcfVersion(
-        study_id=trial.id,
-        version=label,
-        approved_on=approved_on,
-        summary=summary.strip(),
-        recorded_by_id=by.id,
-    )
-    session.add(icf)
-    session.flush()
-    audit.record(
-        session,
-        actor=by.username,
-        action="create",
-        entity="icf_version",
-        entity_id=icf.id,
-        new={"version": label, "approved_on": approved_on.isoformat()},
-    )
-    return icf
-
-
-def current_icf_version(session: Session, *, study_id: int, on: date | None = None) -> IcfVersion | None:
-    """The ICF version in force on ``on`` (default: now): the one approved last by then."""
-    query = select(IcfVersion).where(IcfVersion.study_id == study_id)
-    if on is not None:
-        query = query.where(IcfVersion.approved_on <= on)
-    return session.scalars(
-        query.order_by(IcfVersion.approved_on.desc(), IcfVersion.id.desc()).limit(1)
-    ).first()
 
 
 def _latest(session: Session, subject_id: int) -> Consent | None:

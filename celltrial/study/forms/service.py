@@ -1,4 +1,4 @@
-"""Form instances: create, save with edit checks and optimistic locking, source-data verification.
+"""Form instances: create and save with edit checks and optimistic locking (review: :mod:`.review`).
 
 :func:`save` is the one way CRF data changes. In order, it refuses (changing nothing): a user
 whose role or site does not allow it; values of the wrong type; locked data; data before consent
@@ -28,17 +28,25 @@ from celltrial.errors import Conflict, InvalidInput, Locked, NotFound, StaleVers
 from celltrial.study.audit import service as audit
 from celltrial.study.consent import service as consents
 from celltrial.study.consent.models import Consent
-from celltrial.study.forms.checks import CheckFailure, run_edit_checks, visible_fields
+from celltrial.study.forms.access import FILLED, FORM_AND_SUBJECT, get_or_raise
+from celltrial.study.forms.checks import CheckFailure, run_edit_checks
 from celltrial.study.forms.dictionary import FormDefinition, form_definition
-from celltrial.study.forms.models import FormInstance, FormRead, FormRevision, FormStatus, SourceVerification
+from celltrial.study.forms.models import FormInstance, FormRevision, FormStatus
+from celltrial.study.forms.review import (
+    list_forms,
+    read,
+    revisions,
+    sign_form,
+    signature_content,
+    verified_fields,
+    verify_field,
+)
 from celltrial.study.forms.values import StoredValue, coerce_values
-from celltrial.study.locks.service import ensure_unlocked, get_active
+from celltrial.study.locks.service import ensure_unlocked
 from celltrial.study.permissions import Action, require, require_site
 from celltrial.study.queries import service as queries
 from celltrial.study.queries.lifecycle import QueryStatus
 from celltrial.study.queries.models import DataQuery
-from celltrial.study.signatures import service as signatures
-from celltrial.study.signatures.models import Signature
 from celltrial.study.subjects.access import subject_for
 from celltrial.study.subjects.models import Subject
 from celltrial.study.types import utcnow
@@ -56,10 +64,9 @@ __all__ = [
     "save",
     "sign_form",
     "signature_content",
+    "verified_fields",
     "verify_field",
 ]
-
-_FILLED = frozenset({FormStatus.COMPLETE, FormStatus.VERIFIED, FormStatus.SIGNED})
 
 
 @dataclass(frozen=True)
@@ -146,11 +153,6 @@ def add_form(
     return create_instance(session, subject=subject, form_code=definition.code, by=by, visit=visit)
 
 
-_FORM_AND_SUBJECT = (
-    select(FormInstance, Subject)
-    .join(Subject, Subject.id == FormInstance.subject_id)
-    .where(FormInstance.id == bindparam("form_id"))
-)
 _FIRST_CONSENT = select(func.min(Consent.signed_at)).where(Consent.subject_id == Subject.id).scalar_subquery()
 _OPEN_CHECKS = (
     select(func.count())
@@ -161,7 +163,7 @@ _OPEN_CHECKS = (
     )
     .scalar_subquery()
 )
-_SAVE_CONTEXT = _FORM_AND_SUBJECT.add_columns(_FIRST_CONSENT, _OPEN_CHECKS)
+_SAVE_CONTEXT = FORM_AND_SUBJECT.add_columns(_FIRST_CONSENT, _OPEN_CHECKS)
 """A form, its subject, the first consent and the waiting edit-check queries, in one round trip."""
 _FORMS = cast(Table, FormInstance.__table__)
 _CLAIM = (
@@ -178,20 +180,6 @@ _CLAIM = (
 _ADD_REVISION = insert(cast(Table, FormRevision.__table__))
 
 
-def _form_and_subject(
-    session: Session, form_id: int, by: User, action: Action
-) -> tuple[FormInstance, Subject]:
-    require(by, action)
-    if not isinstance(form_id, int) or isinstance(form_id, bool):
-        raise InvalidInput(f"a form id is a number, not {form_id!r}", field="form_id")
-    found = session.execute(_FORM_AND_SUBJECT, {"form_id": form_id}).first()
-    if found is None:
-        raise NotFound(f"no form with id {form_id}", field="form")
-    form, subject = found
-    require_site(by, subject.site_id, what="form")
-    return form, subject
-
-
 def _save_context(session: Session, form_id: int, by: User) -> tuple[FormInstance, Subject, date | None, int]:
     require(by, Action.FORM_EDIT)
     if not isinstance(form_id, int) or isinstance(form_id, bool):
@@ -202,11 +190,6 @@ def _save_context(session: Session, form_id: int, by: User) -> tuple[FormInstanc
     form, subject, first_consent, open_checks = found
     require_site(by, subject.site_id, what="form")
     return form, subject, first_consent.date() if first_consent else None, int(open_checks or 0)
-
-
-def get_or_raise(session: Session, *, form_id: int, by: User) -> FormInstance:
-    """The form ``form_id`` if ``by`` may see it."""
-    return _form_and_subject(session, form_id, by, Action.FORM_VIEW)[0]
 
 
 def _stale(session: Session, form: FormInstance, expected: int) -> StaleVersion:
@@ -303,7 +286,7 @@ def save(
             f"a reason for change is required to change saved values ({', '.join(corrected)})", field="reason"
         )
     _check_procedure_dates(consented, definition, changes)
-    filled = complete or form.status in _FILLED
+    filled = complete or form.status in FILLED
     status = FormStatus.COMPLETE if filled else FormStatus.IN_PROGRESS
     if not changes and status == form.status:
         return SaveResult(form=form, changes={}, failures=[])
@@ -394,172 +377,3 @@ def save(
         if (failure.field, failure.check) not in known
     ]
     return SaveResult(form=form, changes=changes, failures=failures, raised=raised, resolved=resolved)
-
-
-def _verifications(session: Session, form: FormInstance) -> dict[str, SourceVerification]:
-    rows = session.scalars(select(SourceVerification).where(SourceVerification.form_id == form.id))
-    return {row.field: row for row in rows}
-
-
-def verified_fields(session: Session, form: FormInstance) -> list[str]:
-    """Fields whose source-data verification still holds (the value verified is the value now)."""
-    return sorted(
-        name
-        for name, row in _verifications(session, form).items()
-        if row.verified_value == form.data.get(name)
-    )
-
-
-def verify_field(
-    session: Session, *, form_id: int, field: str, by: User, comment: str | None = None
-) -> SourceVerification:
-    """The monitor's SDV flag on one field; the form is verified once every shown field with a value is."""
-    form, subject = _form_and_subject(session, form_id, by, Action.FORM_VERIFY)
-    definition = form_definition(form.form_code)
-    name = definition.field(field).name
-    if form.status not in _FILLED:
-        raise Conflict(f"form {form.id} is {form.status}: verify a complete form", field="status")
-    ensure_unlocked(session, subject_id=subject.id)
-    value = form.data.get(name)
-    existing = _verifications(session, form)
-    row = existing.get(name)
-    old = row.verified_value if row is not None else None
-    if row is None:
-        row = SourceVerification(form_id=form.id, field=name, verified_value=value, verified_by=by.username)
-        session.add(row)
-    else:
-        row.verified_value, row.verified_by, row.verified_at = value, by.username, utcnow()
-    row.comment = (comment or "").strip() or None
-    existing[name] = row
-    session.flush()
-    audit.record(
-        session,
-        actor=by.username,
-        action="verify",
-        entity="form",
-        entity_id=form.id,
-        field=f"{definition.code}.{name}",
-        old=old,
-        new=value,
-        reason=row.comment,
-        subject_id=subject.id,
-        site_id=subject.site_id,
-    )
-    shown = visible_fields(definition, form.data)
-    pending = [
-        other
-        for other in definition.field_names()
-        if other in shown
-        and form.data.get(other) is not None
-        and (other not in existing or existing[other].verified_value != form.data.get(other))
-    ]
-    if not pending and form.status is FormStatus.COMPLETE:
-        form.status = FormStatus.VERIFIED
-        audit.record(
-            session,
-            actor=by.username,
-            action="status",
-            entity="form",
-            entity_id=form.id,
-            field="status",
-            old=FormStatus.COMPLETE.value,
-            new=FormStatus.VERIFIED.value,
-            subject_id=subject.id,
-            site_id=subject.site_id,
-        )
-    return row
-
-
-def signature_content(form: FormInstance) -> dict[str, Any]:
-    """What a signature of the form is bound to: the form, its dictionary version and its values."""
-    return {
-        "form_id": form.id,
-        "form_code": form.form_code,
-        "definition_version": form.definition_version,
-        "data": dict(form.data),
-    }
-
-
-def sign_form(session: Session, *, form_id: int, password: str, meaning: str, by: User) -> Signature:
-    """The investigator's electronic signature of a complete form (the password is asked again)."""
-    form, subject = _form_and_subject(session, form_id, by, Action.FORM_SIGN)
-    if form.status not in _FILLED:
-        raise Conflict(f"form {form.id} is {form.status}: sign a complete form", field="status")
-    if _is_locked(session, subject.id):
-        ensure_unlocked(session, subject_id=subject.id)
-    signature = signatures.sign(
-        session,
-        user=by,
-        password=password,
-        entity="form",
-        entity_id=form.id,
-        content=signature_content(form),
-        meaning=meaning,  # type: ignore[arg-type]
-        subject_id=subject.id,
-        site_id=subject.site_id,
-    )
-    ensure_unlocked(session, subject_id=subject.id)
-    if form.status is not FormStatus.SIGNED:
-        audit.record(
-            session,
-            actor=by.username,
-            action="status",
-            entity="form",
-            entity_id=form.id,
-            field="status",
-            old=form.status.value,
-            new=FormStatus.SIGNED.value,
-            subject_id=subject.id,
-            site_id=subject.site_id,
-        )
-        form.status = FormStatus.SIGNED
-    return signature
-
-
-def _is_locked(session: Session, subject_id: int) -> bool:
-    return any(get_active(session, subject_id=scope) is not None for scope in (None, subject_id))
-
-
-def read(session: Session, *, form: FormInstance) -> FormRead:
-    """The form as shown: status (locked when its subject's data are), SDV'd fields, open queries."""
-    shown = FormRead.model_validate(form)
-    open_queries = session.scalar(
-        select(func.count()).where(DataQuery.form_id == form.id, DataQuery.status != "closed")
-    )
-    status = FormStatus.LOCKED if _is_locked(session, form.subject_id) else form.status
-    signed = signatures.signature_status(
-        session, entity="form", entity_id=form.id, content=signature_content(form)
-    )
-    return shown.model_copy(
-        update={
-            "status": status,
-            "verified_fields": verified_fields(session, form),
-            "open_queries": int(open_queries or 0),
-            "signatures": [str(state) for state in signed],
-        }
-    )
-
-
-def list_forms(session: Session, *, subject_id: int, by: User) -> list[FormInstance]:
-    """Every form of the subject, by visit then form."""
-    subject = subject_for(session, subject_id=subject_id, by=by, action=Action.FORM_VIEW)
-    query = (
-        select(FormInstance)
-        .outerjoin(Visit, Visit.id == FormInstance.visit_id)
-        .where(FormInstance.subject_id == subject.id)
-        .order_by(
-            Visit.target_date.is_(None),
-            Visit.target_date,
-            Visit.id,
-            FormInstance.form_code,
-            FormInstance.sequence,
-        )
-    )
-    return list(session.scalars(query))
-
-
-def revisions(session: Session, *, form_id: int, by: User) -> list[FormRevision]:
-    """Every save of the form, oldest first."""
-    form = get_or_raise(session, form_id=form_id, by=by)
-    query = select(FormRevision).where(FormRevision.form_id == form.id).order_by(FormRevision.version)
-    return list(session.scalars(query))
