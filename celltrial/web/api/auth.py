@@ -14,6 +14,7 @@ from celltrial.study.sessions import service as sessions
 from celltrial.study.sessions.models import ApiTokenRead
 from celltrial.study.users import service as users
 from celltrial.study.users.models import Role, UserRead
+from celltrial.web.api.common import Id
 from celltrial.web.deps import ApiUser, DbSession, NotAuthenticated, bearer, settings_of
 from celltrial.web.problems import problem_responses
 
@@ -76,7 +77,7 @@ def my_tokens(session: DbSession, user: ApiUser) -> list[ApiTokenRead]:
 @router.delete(
     "/tokens/{token_id}", response_model=ApiTokenRead, responses=problem_responses(401, 404, 422, 503)
 )
-def revoke_token(session: DbSession, user: ApiUser, token_id: int) -> ApiTokenRead:
+def revoke_token(session: DbSession, user: ApiUser, token_id: Id) -> ApiTokenRead:
     """Revoke one of the signed-in user's tokens."""
     return ApiTokenRead.model_validate(sessions.revoke_token(session, token_id=token_id, by=user))
 
