@@ -142,7 +142,7 @@ def v2v(user: str | None = USER_OPTION, db: str | None = DB_OPTION, as_json: boo
     if as_json:
         typer.echo(report.model_dump_json())
         return
-    table = Table(title=f"Vein-to-vein time, days ({len(report.subjects)} infused subjects)")
+    table = Table(title=f"Vein-to-vein time in days; infused subjects: {len(report.subjects)}")
     table.add_column("subject")
     table.add_column("total")
     for name in report.components:

@@ -210,6 +210,9 @@ def write_event(
 
 def _people(by: User, handed_over_by: User, received_by: User) -> User:
     """The other person of the hand-over; ``by`` must be one of the two."""
+    for name, person in (("handed_over_by", handed_over_by), ("received_by", received_by)):
+        if not isinstance(person, User):
+            raise InvalidInput(f"must be a study user, got {type(person).__name__}", field=name)
     if by.id == handed_over_by.id:
         return received_by
     if by.id == received_by.id:

@@ -148,6 +148,9 @@ def record_collection(
     assert where is not None
     subject = subject_for(session, subject_id=subject_id, by=by, action=Action.PRODUCT_CUSTODY)
     coi_number(subject)
+    for name, person in (("handed_over_by", handed_over_by), ("received_by", received_by)):
+        if not isinstance(person, User):
+            raise InvalidInput(f"must be a study user, got {type(person).__name__}", field=name)
     if by.id not in (handed_over_by.id, received_by.id):
         raise InvalidInput(
             f"{by.username!r} records the hand-over and must be one of its two sides", field="handed_over_by"

@@ -54,6 +54,8 @@ def keyboard_din(din13: str) -> str:
 
 
 class BagView(BaseModel):
+    """A final product bag."""
+
     bag_number: int
     din: str
     volume_ml: float
@@ -64,6 +66,8 @@ class BagView(BaseModel):
 
 
 class LotView(BaseModel):
+    """A manufacturing lot, its release and its bags."""
+
     lot_number: str
     started_at: datetime
     ended_at: datetime | None
@@ -78,6 +82,8 @@ class LotView(BaseModel):
 
 
 class CollectionView(BaseModel):
+    """One collection and the custody chain it started."""
+
     attempt: int
     din: str
     collected_at: datetime
@@ -88,6 +94,8 @@ class CollectionView(BaseModel):
 
 
 class VerificationView(BaseModel):
+    """One bedside verification and why it was blocked, if it was."""
+
     verified_at: datetime
     passed: bool
     bag_read: str
@@ -96,6 +104,8 @@ class VerificationView(BaseModel):
 
 
 class CoiView(BaseModel):
+    """A subject's chain of identity as the CLI and the API show it."""
+
     coi_number: str
     subject_number: str
     subject_status: str
@@ -106,6 +116,8 @@ class CoiView(BaseModel):
 
 
 class CustodyEventView(BaseModel):
+    """One custody step as the CLI and the API show it."""
+
     apheresis_din: str
     step: CustodyStep
     occurred_at: datetime
@@ -273,6 +285,8 @@ def custody_view(session: Session, *, by: User, subject_number: str) -> list[Cus
 
 
 class VeinToVeinRow(BaseModel):
+    """One infused chain's vein-to-vein time and components, in days."""
+
     subject_number: str
     coi_number: str
     apheresis_din: str
@@ -282,6 +296,8 @@ class VeinToVeinRow(BaseModel):
 
 
 class VeinToVeinReport(BaseModel):
+    """Vein-to-vein per subject and summarised (n, median, q1, q3, minimum, maximum, mean)."""
+
     subjects: list[VeinToVeinRow]
     summary: dict[str, dict[str, float | int | None]]
     components: list[str]

@@ -27,6 +27,7 @@ MALFORMED_STEPS: dict[str, tuple[dict[str, object], str]] = {
     "bags on a receipt": ({"bags": [din(101)]}, "bags"),
     "a lot number on a receipt": ({"lot_number": "LOT-9"}, "lot_number"),
     "a note too long": ({"note": "n" * 2001}, "note"),
+    "nobody received it": ({"received_by": None}, "received_by"),
 }
 
 
@@ -74,6 +75,7 @@ def test_a_malformed_collection_is_refused(lab: Lab) -> None:
     lab.refuses(InvalidInput, lambda: collect(subject_id="1"), field="subject_id")
     lab.refuses(NotFound, lambda: collect(subject_id=9999), field="subject")
     lab.refuses(InvalidInput, lambda: collect(counterpart_password=""), field="password")
+    lab.refuses(InvalidInput, lambda: collect(handed_over_by="nurse-one"), field="handed_over_by")
 
 
 def test_malformed_bags_are_refused_and_none_is_registered(lab: Lab) -> None:
