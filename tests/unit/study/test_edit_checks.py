@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from celltrial.errors import InvalidInput, NotFound
@@ -220,12 +220,14 @@ fields:
     assert refused.value.field == "broken.yaml: fields.0"
 
 
+@settings(deadline=None)  # timing on a loaded machine is not what these check
 @given(st.integers(min_value=-1000, max_value=1000))
 def test_a_range_query_is_raised_exactly_when_the_value_is_outside_the_range(heart_rate: int) -> None:
     failures = checks("vital_signs", {"heart_rate": heart_rate})
     assert bool(failures) is not (40 <= heart_rate <= 180)
 
 
+@settings(deadline=None)  # timing on a loaded machine is not what these check
 @given(st.dates(min_value=date(2020, 1, 1), max_value=date(2026, 3, 1)), st.integers(-30, 30))
 def test_the_date_order_check_fails_exactly_when_the_end_precedes_the_start(start: date, shift: int) -> None:
     end = date.fromordinal(start.toordinal() + shift)
