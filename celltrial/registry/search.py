@@ -21,7 +21,7 @@ import math
 import re
 from typing import Any
 
-from sqlalchemy import Float, Select, and_, func, literal_column, or_, select, text
+from sqlalchemy import Float, Select, and_, cast, func, literal_column, null, or_, select, text
 from sqlalchemy.orm import Session
 
 from celltrial.errors import InvalidInput
@@ -113,7 +113,7 @@ def search(session: Session, query: SearchQuery) -> SearchPage:
         raise InvalidInput("the first start year is after the last", field="start_year_from")
     trial = RegistryTrial
     has_text = bool(query.text and query.text.strip())
-    base: Select[Any] = select(trial.nct_id, literal_column("NULL", type_=Float).label("score"))
+    base: Select[Any] = select(trial.nct_id, cast(null(), Float).label("score"))
     if has_text:
         terms = query_terms(query.text or "")
         if not terms:
