@@ -19,6 +19,7 @@ from typing import Any
 
 from edc_world import Edc, at, days_ago
 from sqlalchemy import select
+from study_world import PASSWORD
 
 from celltrial.study.forms import service as forms
 from celltrial.study.forms.models import FormInstance
@@ -316,6 +317,23 @@ def build_trial(edc: Edc) -> Trial:
                 "action_taken": ["other"],
                 "aesi": ["infection"],
             },
+        )
+    )
+    vitals = _form(edc, infused, "vital_signs", "D0")
+    edc.run(
+        lambda s: forms.save(
+            s,
+            form_id=vitals,
+            values={"heart_rate": 84},
+            expected_version=1,
+            by=edc["coordinator"],
+            reason="transcription error",
+        )
+    )
+    infusion = _form(edc, infused, "infusion", "D0")
+    edc.run(
+        lambda s: forms.sign_form(
+            s, form_id=infusion, password=PASSWORD, meaning="authored", by=edc["investigator"]
         )
     )
     died = _infused_subject(edc, 30)
