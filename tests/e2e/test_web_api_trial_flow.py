@@ -127,6 +127,17 @@ def test_a_coordinator_of_site_b_cannot_reach_a_subject_of_site_a(
     assert subject_id not in [item["id"] for item in listed["items"]]
     form = _labs_form(client, as_role["coordinator"], subject_id)
     assert client.get(f"/api/v1/forms/{form['id']}", headers=as_role["coordinator_b"]).status_code == 404
+    guessed = client.put(
+        f"/api/v1/forms/{form['id']}",
+        json={"values": {"wbc": 1}, "expected_version": form["version"]},
+        headers=as_role["coordinator_b"],
+    )
+    assert guessed.status_code == 404
+    visit = client.get(f"/api/v1/subjects/{subject_id}/visits", headers=as_role["coordinator"]).json()[0]
+    dated = client.post(
+        f"/api/v1/visits/{visit['id']}/date", json={"on": str(TODAY)}, headers=as_role["coordinator_b"]
+    )
+    assert dated.status_code == 404
 
 
 def test_an_out_of_range_lab_value_raises_a_query_on_its_field(

@@ -51,3 +51,19 @@ def test_a_wrong_password_is_announced_next_to_the_form(page: Page, base_url: st
     page.get_by_role("button", name="Log in").click()
     expect(page.get_by_role("alert").filter(has_text="Wrong username or password")).to_be_visible()
     expect(page.get_by_label("Password")).to_have_attribute("aria-invalid", "true")
+
+
+def test_the_keyboard_signs_in_and_reaches_the_skip_link_first(
+    page: Page, base_url: str, world: World
+) -> None:
+    page.goto(f"{base_url}/login")
+    expect(page.get_by_label("Username")).to_be_focused()
+    page.keyboard.type(world["data_manager"])
+    page.keyboard.press("Tab")
+    page.keyboard.type(PASSWORD)
+    page.keyboard.press("Enter")
+    expect(page.get_by_test_id("enrolment")).to_be_visible()
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("link", name="Skip to main content")).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page.locator("main")).to_be_focused()

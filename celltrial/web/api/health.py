@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Literal
 
 from fastapi import APIRouter, Request
@@ -16,6 +17,17 @@ from celltrial.errors import ServiceUnavailable
 from celltrial.web.problems import problem_responses
 
 router = APIRouter(tags=["health"])
+MIGRATIONS_CHECKED_EVERY = 30.0
+"""Seconds between two checks of the migrations (a probe may call health every second)."""
+
+
+def _behind(request: Request, engine: Engine) -> bool:
+    checked: tuple[float, bool] | None = getattr(request.app.state, "migrations_checked", None)
+    now = time.monotonic()
+    if checked is None or now - checked[0] > MIGRATIONS_CHECKED_EVERY:
+        checked = (now, bool(pending_migrations(engine)))
+        request.app.state.migrations_checked = checked
+    return checked[1]
 
 
 class Health(BaseModel):
@@ -35,7 +47,7 @@ def health(request: Request) -> Health:
     try:
         with engine.connect() as connection:
             connection.execute(text("SELECT 1"))
-        behind = bool(pending_migrations(engine))
+        behind = _behind(request, engine)
     except SQLAlchemyError as error:
         raise ServiceUnavailable(f"the database cannot be reached: {type(error).__name__}") from None
     return Health(

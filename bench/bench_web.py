@@ -1,0 +1,273 @@
+"""Benchmark the web API under load: reading a casebook and saving a form, 50 concurrent clients.
+
+Usage::
+
+    .venv/bin/python bench/bench_web.py [--seconds 60] [--clients 50] [--workers 2]
+        [--postgres postgresql+psycopg://postgres@127.0.0.1:5432/test | --sqlite]
+
+A scratch PostgreSQL database is created on the server (and dropped afterwards), migrated and
+filled with the demo trial plus enrolled subjects, so that every client saves a laboratory form
+of its own. ``celltrial serve`` runs it with ``--workers`` uvicorn processes on a free loopback
+port; the clients (one asyncio task each, over HTTP/1.1 keep-alive) share this process.
+
+Two scenarios run for ``--seconds`` each:
+
+- *casebook read*: ``GET /api/v1/subjects/{id}/forms`` (every form of a subject, about eighty,
+  with status, open queries and signature state);
+- *form save*: ``PUT /api/v1/forms/{id}`` with ``If-Match`` (an audited save that runs the edit
+  checks), each client on its own form, carrying the version from the previous answer.
+
+Prints p50/p95/p99 latency, requests per second and errors per scenario, and the goal
+(p95 < 100 ms, zero errors).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+from sqlalchemy import create_engine, text
+
+from celltrial.database import make_engine, session_factory, upgrade
+from celltrial.study.types import utcnow
+from celltrial.web.demo import build_demo, example_form
+
+POSTGRES = os.environ.get("CELLTRIAL_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+GOAL_P95_MS = 100.0
+
+
+@contextmanager
+def scratch_database(admin_url: str | None) -> Iterator[str]:
+    """A new database: on the PostgreSQL server of ``admin_url``, else a SQLite file."""
+    if admin_url is None:
+        with tempfile.TemporaryDirectory() as folder:
+            yield f"sqlite:///{Path(folder) / 'bench.db'}"
+        return
+    name = f"celltrial_bench_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield admin_url.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        with admin.connect() as connection:
+            connection.execute(
+                text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE datname = :n AND pid <> pg_backend_pid()"
+                ),
+                {"n": name},
+            )
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+        admin.dispose()
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@contextmanager
+def server(url: str, workers: int) -> Iterator[str]:
+    """``celltrial serve`` on a free loopback port until the block ends."""
+    port = free_port()
+    command = [sys.executable, "-c", "from celltrial.cli import run; run()", "serve", "--db", url,
+               "--port", str(port), "--workers", str(workers)]  # fmt: skip
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                if httpx.get(f"{base}/api/v1/health", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(
+                    f"the server did not start: {process.stderr.read().decode() if process.stderr else ''}"
+                )
+            time.sleep(0.5)
+        yield base
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def prepare(base: str, passwords: dict[str, str], subjects_needed: int) -> dict[str, Any]:
+    """Tokens, enrolled subjects, and one laboratory form per client."""
+    client = httpx.Client(base_url=base, timeout=60)
+
+    def token(username: str) -> dict[str, str]:
+        answer = client.post(
+            "/api/v1/auth/token", data={"username": username, "password": passwords[username]}
+        )
+        answer.raise_for_status()
+        return {"Authorization": f"Bearer {answer.json()['access_token']}"}
+
+    coordinator, investigator = token("coordinator"), token("investigator")
+    site = client.get("/api/v1/sites", headers=coordinator).json()["items"][0]["id"]
+    today = utcnow().date()
+    form = example_form("eligible", screened_on=today - timedelta(days=1))
+    enrolled = client.get("/api/v1/subjects?status=enrolled", headers=coordinator).json()["items"]
+    subject_ids = [item["id"] for item in enrolled]
+    while len(subject_ids) < subjects_needed:
+        new = {
+            "site_id": site,
+            "date_of_birth": form["patient"]["birth_date"],
+            "sex": "female",
+            "initials": "BM",
+        }
+        subject = client.post("/api/v1/subjects", json=new, headers=coordinator).json()["id"]
+        consent = {"icf_version": "1.0", "signed_at": f"{today - timedelta(days=2)}T09:00:00Z"}
+        client.post(
+            f"/api/v1/subjects/{subject}/consents", json=consent, headers=coordinator
+        ).raise_for_status()
+        client.post(
+            f"/api/v1/subjects/{subject}/screenings", json=form, headers=investigator
+        ).raise_for_status()
+        client.post(f"/api/v1/subjects/{subject}/enrolment", json={}, headers=investigator).raise_for_status()
+        subject_ids.append(subject)
+    forms: list[dict[str, Any]] = []
+    for subject in subject_ids:
+        listed = client.get(f"/api/v1/subjects/{subject}/forms", headers=coordinator).json()
+        forms.extend(item for item in listed if item["form_code"] == "labs" and item["status"] != "locked")
+    return {"headers": coordinator, "subjects": subject_ids, "forms": forms}
+
+
+async def run_clients(
+    clients: int,
+    seconds: float,
+    request: Callable[[httpx.AsyncClient, int], Awaitable[bool]],
+    base: str,
+    think: float = 0.0,
+) -> dict[str, float]:
+    """Run ``clients`` tasks issuing ``request`` for ``seconds`` (each pausing ``think`` seconds
+    between requests); latency percentiles and throughput."""
+    latencies: list[float] = []
+    errors = 0
+    stop = time.monotonic() + seconds
+    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+
+    async with httpx.AsyncClient(base_url=base, timeout=30, limits=limits) as http:
+
+        async def one(number: int) -> None:
+            nonlocal errors
+            while time.monotonic() < stop:
+                started = time.perf_counter()
+                try:
+                    ok = await request(http, number)
+                except httpx.HTTPError:
+                    ok = False
+                latencies.append((time.perf_counter() - started) * 1000)
+                errors += not ok
+                if think:
+                    await asyncio.sleep(think)
+
+        began = time.monotonic()
+        await asyncio.gather(*(one(number) for number in range(clients)))
+        elapsed = time.monotonic() - began
+    cuts = statistics.quantiles(latencies, n=100) if len(latencies) > 1 else [0.0] * 99
+    return {
+        "requests": len(latencies),
+        "errors": errors,
+        "throughput_per_s": round(len(latencies) / elapsed, 1),
+        "p50_ms": round(cuts[49], 1),
+        "p95_ms": round(cuts[94], 1),
+        "p99_ms": round(cuts[98], 1),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seconds", type=float, default=60)
+    parser.add_argument("--clients", type=int, default=50)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument(
+        "--think-ms", type=float, default=0.0, help="pause of each client between requests (0: back to back)"
+    )
+    parser.add_argument(
+        "--postgres", default=POSTGRES, help="PostgreSQL server (admin URL) for the scratch database"
+    )
+    parser.add_argument("--sqlite", action="store_true", help="use a SQLite file instead of PostgreSQL")
+    options = parser.parse_args()
+    with scratch_database(None if options.sqlite else options.postgres) as url:
+        engine = make_engine(url)
+        upgrade(engine)
+        demo = build_demo(session_factory(engine))
+        engine.dispose()
+        passwords = {login.username: login.password for login in demo.logins}
+        with server(url, options.workers) as base:
+            data = prepare(base, passwords, subjects_needed=max(3, options.clients // 8))
+            headers, forms, subjects = data["headers"], data["forms"], data["subjects"]
+            if len(forms) < options.clients:
+                raise SystemExit(f"only {len(forms)} laboratory forms for {options.clients} clients")
+            versions = {form["id"]: form["version"] for form in forms}
+
+            async def read_casebook(http: httpx.AsyncClient, number: int) -> bool:
+                answer = await http.get(
+                    f"/api/v1/subjects/{subjects[number % len(subjects)]}/forms", headers=headers
+                )
+                return answer.status_code == 200
+
+            async def save_form(http: httpx.AsyncClient, number: int) -> bool:
+                form_id = forms[number]["id"]
+                values = {
+                    "collection_date": utcnow().date().isoformat(),
+                    "platelets": 100 + versions[form_id] % 200,
+                }
+                answer = await http.put(
+                    f"/api/v1/forms/{form_id}",
+                    json={"values": values, "reason": "benchmark correction"},
+                    headers=headers | {"If-Match": f'W/"{versions[form_id]}"'},
+                )
+                if answer.status_code == 200:
+                    versions[form_id] = answer.json()["form"]["version"]
+                return answer.status_code == 200
+
+            results = {
+                "database": url.split("://", 1)[0] if options.sqlite else "postgresql",
+                "workers": options.workers,
+                "clients": options.clients,
+                "seconds": options.seconds,
+                "casebook_forms_per_read": len(
+                    httpx.get(f"{base}/api/v1/subjects/{subjects[0]}/forms", headers=headers).json()
+                ),
+                "casebook_read": asyncio.run(
+                    run_clients(options.clients, options.seconds, read_casebook, base)
+                ),
+                "form_save": asyncio.run(run_clients(options.clients, options.seconds, save_form, base)),
+            }
+    print(json.dumps(results, indent=2))
+    for scenario in ("casebook_read", "form_save"):
+        figures = results[scenario]
+        verdict = "meets" if figures["p95_ms"] < GOAL_P95_MS and figures["errors"] == 0 else "misses"
+        print(
+            f"{scenario}: p50 {figures['p50_ms']} ms, p95 {figures['p95_ms']} ms, "
+            f"p99 {figures['p99_ms']} ms, "
+            f"{figures['throughput_per_s']}/s, {figures['errors']} errors: {verdict} the goal "
+            "(p95 < 100 ms, no error)"
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,44 @@
+"""``celltrial serve`` refuses a database that is behind or unreachable; the app answers 503 problems
+when its database cannot be reached."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from celltrial.cli import main
+from celltrial.web.app import create_app
+from celltrial.web.settings import WebSettings
+
+UNREACHABLE = "postgresql+psycopg://postgres@127.0.0.1:9/nowhere?connect_timeout=1"
+
+
+def test_serve_refuses_a_database_whose_migrations_are_behind(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    assert main(["serve", "--db", url]) == 2
+    error = capsys.readouterr().err
+    assert "behind" in error
+    assert f"celltrial db upgrade --db {url}" in error
+
+
+def test_serve_refuses_a_database_it_cannot_reach(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["serve", "--db", UNREACHABLE]) == 3
+    assert "cannot be reached" in capsys.readouterr().err
+
+
+def test_an_unreachable_database_is_a_503_problem_not_a_crash() -> None:
+    with TestClient(create_app(UNREACHABLE, WebSettings(secret_key="down"))) as client:
+        health = client.get("/api/v1/health")
+        assert health.status_code == 503
+        assert health.headers["content-type"] == "application/problem+json"
+        study = client.get("/api/v1/study", headers={"Authorization": "Bearer anything"})
+        assert study.status_code == 503
+        assert study.json()["title"] == "Service unavailable"
+        client.cookies.set("celltrial_session", "a-session-the-database-would-know")
+        page = client.get("/")
+        assert page.status_code == 503
+        assert "Service unavailable" in page.text
