@@ -45,9 +45,12 @@ def import_registry(
     path: Path,
     encoder: Encoder | None = None,
     progress: Progress | None = None,
+    use_shipped_cache: bool = True,
 ) -> ImportReport:
     """Import every registry source under ``path`` (see :mod:`celltrial.registry.importer`)."""
-    return import_path(path, factory=factory, encoder=encoder, progress=progress)
+    return import_path(
+        path, factory=factory, encoder=encoder, progress=progress, use_shipped_cache=use_shipped_cache
+    )
 
 
 def search_trials(*, session: Session, query: SearchQuery) -> SearchPage:
