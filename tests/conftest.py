@@ -9,6 +9,7 @@ at the end, so runs never collide.
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -54,35 +55,62 @@ def postgres_database() -> Iterator[str]:
         admin.dispose()
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """An empty, migrated database: a SQLite file, or a fresh schema-less PostgreSQL database.
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite file migrated once per session; each test copies it."""
+    from celltrial.database import make_engine, upgrade
 
-    Each test gets a database of its own (SQLite: a new file; PostgreSQL: every table dropped
-    and re-migrated), so tests never see each other's rows.
-    """
-    from celltrial.database import Base, make_engine, upgrade
-
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'celltrial.db'}"
-    else:
-        url = request.getfixturevalue("postgres_database")
-    engine = make_engine(url)
+    path = tmp_path_factory.mktemp("template") / "celltrial.db"
+    engine = make_engine(f"sqlite:///{path}")
     try:
-        _drop_everything(engine, Base)
         upgrade(engine)
-        yield url
+        with engine.connect() as connection:
+            connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
     finally:
         engine.dispose()
+    return path
 
 
-def _drop_everything(engine: object, base: object) -> None:
-    from sqlalchemy import text
-    from sqlalchemy.engine import Engine
+@pytest.fixture(scope="session")
+def postgres_template(postgres_database: str) -> str:
+    """The session's PostgreSQL database, migrated once; tests clone it as a template."""
+    from celltrial.database import make_engine, upgrade
 
-    assert isinstance(engine, Engine)
-    if engine.dialect.name != "postgresql":
+    engine = make_engine(postgres_database)
+    try:
+        upgrade(engine)
+    finally:
+        engine.dispose()
+    return postgres_database.rsplit("/", 1)[1]
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """An empty, migrated database of the test's own, on SQLite or on PostgreSQL.
+
+    Migrations run once per session; each test gets a copy (SQLite: the template file copied;
+    PostgreSQL: ``CREATE DATABASE ... TEMPLATE``, dropped afterwards), so tests never see each
+    other's rows.
+    """
+    if request.param == "sqlite":
+        target = tmp_path / "celltrial.db"
+        shutil.copyfile(request.getfixturevalue("sqlite_template"), target)
+        yield f"sqlite:///{target}"
         return
-    with engine.begin() as connection:
-        connection.execute(text("DROP SCHEMA public CASCADE"))
-        connection.execute(text("CREATE SCHEMA public"))
+    template = request.getfixturevalue("postgres_template")
+    yield from _postgres_clone(template)
+
+
+def _postgres_clone(template: str) -> Iterator[str]:
+    from sqlalchemy import create_engine, text
+
+    name = f"celltrial_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            connection.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
+        yield POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
