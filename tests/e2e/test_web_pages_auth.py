@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
 import time
 from datetime import timedelta
+from typing import Any
 
 from e2e_world import PASSWORD, World
 from fastapi.testclient import TestClient
@@ -196,3 +198,28 @@ def test_pages_send_a_content_security_policy_without_inline_scripts(client: Tes
     policy = client.get("/login").headers["content-security-policy"]
     assert "script-src 'self';" in policy
     assert "unsafe-inline" not in policy
+
+
+def test_every_state_changing_page_route_refuses_a_request_without_the_csrf_token(
+    client: TestClient, world: World
+) -> None:
+    from celltrial.web.pages import pages_router
+
+    def paths(router: Any) -> list[str]:
+        found = []
+        for route in router.routes:
+            nested = getattr(route, "original_router", None)
+            if nested is not None:
+                found += paths(nested)
+            elif "POST" in (getattr(route, "methods", None) or set()):
+                found.append(route.path)
+        return found
+
+    log_in(client, world["investigator"])
+    posts = paths(pages_router)
+    assert len(posts) > 15
+    for path in posts:
+        url = re.sub(r"\{[^}]+\}", "1", path)
+        response = client.post(url, data={"csrf_token": "forged", "subject_id": "1"}, follow_redirects=False)
+        assert response.status_code == 403, path
+        assert "csrf_token" in response.text, path
