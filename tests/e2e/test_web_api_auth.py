@@ -154,3 +154,12 @@ def test_every_response_carries_the_security_headers(client: TestClient) -> None
     assert "frame-ancestors 'none'" in response.headers["content-security-policy"]
     assert response.headers["x-content-type-options"] == "nosniff"
     assert response.headers["referrer-policy"] == "same-origin"
+
+
+def test_the_type_of_a_problem_is_a_page_explaining_it(client: TestClient) -> None:
+    problem = client.get("/api/v1/study").json()
+    page = client.get(problem["type"])
+    assert page.status_code == 200
+    assert "Not authenticated" in page.text
+    assert client.get("/problems/stale-version").status_code == 200
+    assert client.get("/problems/no-such-kind").status_code == 404

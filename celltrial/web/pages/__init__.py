@@ -8,12 +8,22 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 
 from celltrial.web.deps import LoginRequired
-from celltrial.web.pages import account, admin, dashboard, forms, queries, registry, screening, subjects
+from celltrial.web.pages import (
+    account,
+    admin,
+    dashboard,
+    forms,
+    problem_types,
+    queries,
+    registry,
+    screening,
+    subjects,
+)
 
 __all__ = ["install_login_redirect", "pages_router"]
 
 pages_router = APIRouter(include_in_schema=False)
-for module in (account, dashboard, subjects, screening, forms, queries, admin, registry):
+for module in (account, dashboard, subjects, screening, forms, queries, admin, registry, problem_types):
     pages_router.include_router(module.router)
 
 
