@@ -49,7 +49,15 @@ from celltrial.eligibility.predicates import months_before
 from celltrial.errors import UnsupportedUnit
 from celltrial.population.concepts import ConceptMap
 
-__all__ = ["UnitKey", "VerdictCompiler", "column_name", "fact_value_map"]
+__all__ = [
+    "LeafCompiler",
+    "UnitKey",
+    "VerdictCompiler",
+    "column_name",
+    "fact_value_map",
+    "leaf_column",
+    "leaves",
+]
 
 UnitKey = tuple[int | None, str | None]
 _NULL = ibis.null("boolean")
@@ -79,52 +87,49 @@ def fact_value_map(definition: FactDefinition, words: set[str]) -> dict[str, str
     return mapped
 
 
-@dataclass
-class VerdictCompiler:
-    """Boolean expressions over ``table`` (from :func:`records.patient_table`) for every criterion."""
+def leaf_column(node_id: str) -> str:
+    """The column holding one leaf rule's verdict."""
+    return "leaf_" + column_name(node_id)
 
-    rules: CompiledRules
+
+def leaves(rules: CompiledRules) -> list[CompiledNode]:
+    """Every leaf rule (age, sex, compare, coded, condition) of every criterion, once."""
+    found: dict[str, CompiledNode] = {}
+
+    def visit(node: CompiledNode) -> None:
+        if isinstance(node, CompiledAll | CompiledAny):
+            for part in node.parts:
+                visit(part)
+        elif not isinstance(node, CompiledRef | CompiledJudgment):
+            found.setdefault(node.id, node)
+
+    for criterion in rules.criteria:
+        visit(criterion.rule)
+    return list(found.values())
+
+
+@dataclass
+class LeafCompiler:
+    """A boolean expression per leaf rule, over the table holding its fact's columns."""
+
     concepts: ConceptMap
-    table: ir.Table
     units: dict[str, dict[UnitKey, str | None]]
     as_of: date
-    _done: dict[str, ir.BooleanValue] = field(default_factory=dict)
 
-    def criteria(self) -> dict[str, ir.BooleanValue]:
-        """Criterion id -> its verdict expression, in protocol order."""
-        return {criterion.id: self.criterion(criterion.id) for criterion in self.rules.criteria}
-
-    def criterion(self, criterion_id: str) -> ir.BooleanValue:
-        found = self._done.get(criterion_id)
-        if found is None:
-            rule = next(c.rule for c in self.rules.criteria if c.id == criterion_id)
-            found = self.node(rule)
-            self._done[criterion_id] = found
-        return found
-
-    def node(self, node: CompiledNode) -> ir.BooleanValue:
-        if isinstance(node, CompiledAll):
-            return _fold([self.node(part) for part in node.parts], all_of=True)
-        if isinstance(node, CompiledAny):
-            return _fold([self.node(part) for part in node.parts], all_of=False)
-        if isinstance(node, CompiledRef):
-            return self.criterion(node.criterion)
-        if isinstance(node, CompiledJudgment):
-            return _NULL
+    def leaf(self, node: CompiledNode, t: ir.Table) -> ir.BooleanValue:
         if isinstance(node, CompiledAge):
-            return self.age(node)
+            return self.age(node, t)
         if isinstance(node, CompiledSex):
-            return self.sex(node)
+            return self.sex(node, t)
         if isinstance(node, CompiledCompare):
-            return self.compare(node)
+            return self.compare(node, t)
         if isinstance(node, CompiledCoded):
-            return self.coded(node)
+            return self.coded(node, t)
         assert isinstance(node, CompiledCondition)
-        return self.condition(node)
+        return self.condition(node, t)
 
-    # --- leaves -----------------------------------------------------------------------------
-    def age(self, node: CompiledAge) -> ir.BooleanValue:
-        born = self.table.birth_date
+    def age(self, node: CompiledAge, t: ir.Table) -> ir.BooleanValue:
+        born = t.birth_date
         birthday_passed = (born.month() * 100 + born.day()) <= (self.as_of.month * 100 + self.as_of.day)
         age = self.as_of.year - born.year() - ibis.cases((birthday_passed, 0), else_=1)
         low = node.min_years if node.min_years is not None else -1
@@ -132,8 +137,8 @@ class VerdictCompiler:
         usable = born.notnull() & (born <= ibis.literal(self.as_of, "date"))
         return ibis.cases((usable, (age >= low) & (age <= high)), else_=_NULL)
 
-    def sex(self, node: CompiledSex) -> ir.BooleanValue:
-        gender = self.table.gender_concept_id
+    def sex(self, node: CompiledSex, t: ir.Table) -> ir.BooleanValue:
+        gender = t.gender_concept_id
         sex = ibis.cases(
             (gender.isin(sorted(self.concepts.male)), "male"),
             (gender.isin(sorted(self.concepts.female)), "female"),
@@ -141,37 +146,51 @@ class VerdictCompiler:
         )
         return ibis.cases((sex.notnull(), sex.isin(list(node.values))), else_=_NULL)
 
-    def _dated(self, fact: str, window_days: int | None) -> ir.BooleanValue:
-        day = self.table[f"{fact}__day"]
+    def _dated(self, t: ir.Table, fact: str, window_days: int | None) -> ir.BooleanValue:
+        day = t[f"{fact}__day"]
         usable = day.notnull() & (day <= ibis.literal(self.as_of, "date"))
         if window_days is not None:
             usable = usable & (day >= ibis.literal(self.as_of - timedelta(days=window_days), "date"))
         return usable
 
-    def _has_values(self, fact: str) -> bool:
-        return f"{fact}__day" in self.table.columns
+    def prepare(self, fact: str, t: ir.Table) -> ir.Table:
+        """Add the fact's usable value once: ``<fact>__value`` (a number, or the fact's coded value)."""
+        definition = self.concepts.facts[fact].definition
+        if definition.type == "condition":
+            return t
+        if definition.type in ("quantity", "count"):
+            number = t[f"{fact}__number"]
+            digits = {i: float(a) for i, a in self.concepts.answers.items() if a.isdigit()}
+            if digits:
+                number = number.fill_null(_lookup(t[f"{fact}__answer"], digits, "float64"))
+            return t.mutate(**{f"{fact}__value": number})
+        by_answer = fact_value_map(definition, set(self.concepts.answers.values()))
+        answer_values = {i: by_answer[a] for i, a in self.concepts.answers.items() if a in by_answer}
+        words = {*_SYNONYMS, *definition.values}
+        by_text = fact_value_map(definition, {w for w in words if isinstance(w, str)})
+        answer = t[f"{fact}__answer"]
+        text = t[f"{fact}__text"].strip().lower()
+        value = ibis.cases(
+            (t[f"{fact}__number"].notnull(), ibis.null("string")),
+            (answer.notnull() & (answer != 0), _lookup(answer, answer_values, "string")),
+            (text.notnull(), _lookup(text, by_text, "string")),
+            else_=ibis.null("string"),
+        )
+        return t.mutate(**{f"{fact}__value": value})
 
-    def _number(self, fact: str) -> ir.FloatingValue:
-        t = self.table
-        digits = {i: float(a) for i, a in self.concepts.answers.items() if a.isdigit()}
-        from_answer = _lookup(t[f"{fact}__answer"], digits, "float64")
-        return t[f"{fact}__number"].fill_null(from_answer)
-
-    def compare(self, node: CompiledCompare) -> ir.BooleanValue:
-        if not self._has_values(node.fact):
-            return _NULL
+    def compare(self, node: CompiledCompare, t: ir.Table) -> ir.BooleanValue:
         definition = self.concepts.facts[node.fact].definition
-        value = self._number(node.fact)
-        usable = self._dated(node.fact, node.window_days) & value.notnull() & (value >= 0)
+        value = t[f"{node.fact}__value"]
+        usable = self._dated(t, node.fact, node.window_days) & value.notnull() & (value >= 0)
         if definition.maximum is not None:
             usable = usable & (value <= definition.maximum)
-        limit = self._limit(node)
+        limit = self._limit(node, t)
         return ibis.cases((usable & limit.notnull(), _holds(value, node.operator, limit)), else_=_NULL)
 
-    def _limit(self, node: CompiledCompare) -> ir.FloatingValue:
-        unit = self.table[f"{node.fact}__unit_id"], self.table[f"{node.fact}__unit_src"]
+    def _limit(self, node: CompiledCompare, t: ir.Table) -> ir.FloatingValue:
+        unit = t[f"{node.fact}__unit_id"], t[f"{node.fact}__unit_src"]
         if node.times_uln is not None:
-            row_uln = node.times_uln * self.table[f"{node.fact}__uln"]
+            row_uln = node.times_uln * t[f"{node.fact}__uln"]
             reference = node.reference
             if reference is None or reference.uln is None:
                 site = ibis.null("float64")
@@ -200,34 +219,15 @@ class VerdictCompiler:
             return ibis.null("float64")
         return ibis.cases(*branches, else_=ibis.null("float64"))
 
-    def coded(self, node: CompiledCoded) -> ir.BooleanValue:
-        if not self._has_values(node.fact):
-            return _NULL
-        t = self.table
-        definition = self.concepts.facts[node.fact].definition
-        by_answer = fact_value_map(definition, set(self.concepts.answers.values()))
-        answer_values = {i: by_answer[a] for i, a in self.concepts.answers.items() if a in by_answer}
-        words = {*_SYNONYMS, *definition.values}
-        by_text = fact_value_map(definition, {w for w in words if isinstance(w, str)})
-        answer = t[f"{node.fact}__answer"]
-        text = t[f"{node.fact}__text"].strip().lower()
-        value = ibis.cases(
-            (t[f"{node.fact}__number"].notnull(), ibis.null("string")),
-            (answer.notnull() & (answer != 0), _lookup(answer, answer_values, "string")),
-            (text.notnull(), _lookup(text, by_text, "string")),
-            else_=ibis.null("string"),
-        )
+    def coded(self, node: CompiledCoded, t: ir.Table) -> ir.BooleanValue:
+        value = t[f"{node.fact}__value"]
         accepted = ["true" if v is True else "false" if v is False else str(v) for v in node.values]
-        usable = self._dated(node.fact, node.window_days) & value.notnull()
+        usable = self._dated(t, node.fact, node.window_days) & value.notnull()
         return ibis.cases((usable, value.isin(accepted)), else_=_NULL)
 
-    def condition(self, node: CompiledCondition) -> ir.BooleanValue:
-        fact = self.concepts.facts.get(node.fact)
-        if fact is None or f"{node.fact}__rows" not in self.table.columns:
-            return ibis.literal(False) if fact is not None and fact.absent_is_not_present else _NULL
-        t = self.table
+    def condition(self, node: CompiledCondition, t: ir.Table) -> ir.BooleanValue:
+        """The verdict from the summary of a person's records of the condition."""
         which = "active" if node.active_only else "present"
-        rows = t[f"{node.fact}__rows"].fill_null(0)
         matching = t[f"{node.fact}__{which}"].fill_null(0)
         if node.lookback_months is None:
             verdict: ir.BooleanValue = matching > 0
@@ -235,17 +235,51 @@ class VerdictCompiler:
             since = ibis.literal(months_before(self.as_of, node.lookback_months), "date")
             last = t[f"{node.fact}__{which}_last"]
             undated = t[f"{node.fact}__{which}_undated"].fill_null(0)
-            verdict = ibis.cases(
-                (last.notnull() & (last >= since), True),
-                (undated > 0, _NULL),
-                else_=False,
-            )
-        absent = ibis.literal(False) if fact.absent_is_not_present else _NULL
+            verdict = ibis.cases((last.notnull() & (last >= since), True), (undated > 0, _NULL), else_=False)
         return ibis.cases(
-            (rows == 0, absent),
+            (t[f"{node.fact}__rows"].fill_null(0) == 0, self.absent(node)),
             (t[f"{node.fact}__problem"].fill_null(0) > 0, _NULL),
             else_=verdict,
         )
+
+    def absent(self, node: CompiledNode) -> ir.BooleanValue:
+        """The verdict of a leaf for a person without any record of its fact."""
+        if isinstance(node, CompiledCondition):
+            fact = self.concepts.facts.get(node.fact)
+            return ibis.literal(False) if fact is not None and fact.absent_is_not_present else _NULL
+        return _NULL
+
+
+@dataclass
+class VerdictCompiler:
+    """Criterion verdicts over a table holding every leaf's verdict column."""
+
+    rules: CompiledRules
+    table: ir.Table
+    _done: dict[str, ir.BooleanValue] = field(default_factory=dict)
+
+    def criteria(self) -> dict[str, ir.BooleanValue]:
+        """Criterion id -> its verdict expression, in protocol order."""
+        return {criterion.id: self.criterion(criterion.id) for criterion in self.rules.criteria}
+
+    def criterion(self, criterion_id: str) -> ir.BooleanValue:
+        found = self._done.get(criterion_id)
+        if found is None:
+            rule = next(c.rule for c in self.rules.criteria if c.id == criterion_id)
+            found = self.node(rule)
+            self._done[criterion_id] = found
+        return found
+
+    def node(self, node: CompiledNode) -> ir.BooleanValue:
+        if isinstance(node, CompiledAll):
+            return _fold([self.node(part) for part in node.parts], all_of=True)
+        if isinstance(node, CompiledAny):
+            return _fold([self.node(part) for part in node.parts], all_of=False)
+        if isinstance(node, CompiledRef):
+            return self.criterion(node.criterion)
+        if isinstance(node, CompiledJudgment):
+            return _NULL
+        return self.table[leaf_column(node.id)]
 
 
 def _same_unit(unit: tuple[Any, Any], unit_id: int | None, unit_src: str | None) -> ir.BooleanValue:

@@ -21,7 +21,7 @@ from typing import Any
 import ibis
 import ibis.expr.types as ir
 
-__all__ = ["CriterionCount", "Funnel", "Step", "funnel_aggregates", "read_funnel"]
+__all__ = ["CriterionCount", "Funnel", "Step", "funnel_aggregates", "read_funnel", "with_positions"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,35 +141,43 @@ class Funnel:
         plt.close(figure)
 
 
+def _fails(verdicts: ir.Table, column: str, kind: str) -> ir.BooleanValue:
+    return (verdicts[column] == (kind == "exclusion")).fill_null(False)
+
+
+def _passes(verdicts: ir.Table, column: str, kind: str) -> ir.BooleanValue:
+    return (verdicts[column] == (kind == "inclusion")).fill_null(False)
+
+
+def with_positions(verdicts: ir.Table, top: list[tuple[str, str, str]]) -> ir.Table:
+    """Add each patient's place in the funnel: the step that excludes them (``first_fail``), the
+    first step the data do not show them to pass (``first_open``), and how many criteria exclude
+    them (``n_fails``). Steps count from 1; ``len(top) + 1`` means none."""
+    last = len(top) + 1
+    first_fail = ibis.cases(*((_fails(verdicts, c, k), i + 1) for i, (_, k, c) in enumerate(top)), else_=last)
+    first_open = ibis.cases(
+        *((~_passes(verdicts, c, k), i + 1) for i, (_, k, c) in enumerate(top)), else_=last
+    )
+    n_fails = sum((_fails(verdicts, c, k).cast("int32") for _, k, c in top), ibis.literal(0, "int32"))
+    return verdicts.mutate(first_fail=first_fail, first_open=first_open, n_fails=n_fails)
+
+
 def funnel_aggregates(
     verdicts: ir.Table, top: list[tuple[str, str, str]], every: list[tuple[str, str, str]]
 ) -> dict[str, Any]:
-    """Aggregate expressions over ``verdicts`` (rows: patients alive on the as-of date).
-
-    ``top`` and ``every`` list (criterion id, kind, column) of the decision's criteria and of
-    all criteria, in protocol order.
+    """Aggregate expressions over ``verdicts`` (from :func:`with_positions`; rows: patients alive
+    on the as-of date). ``top`` and ``every`` list (criterion id, kind, column) of the decision's
+    criteria and of all criteria, in protocol order.
     """
-
-    def fails(column: str, kind: str) -> ir.BooleanValue:
-        value = verdicts[column]
-        return (value == (kind == "exclusion")).fill_null(False)
-
-    def passes(column: str, kind: str) -> ir.BooleanValue:
-        value = verdicts[column]
-        return (value == (kind == "inclusion")).fill_null(False)
-
-    last = len(top) + 1
-    first_fail = ibis.cases(*((fails(c, k), i + 1) for i, (_, k, c) in enumerate(top)), else_=last)
-    first_open = ibis.cases(*((~passes(c, k), i + 1) for i, (_, k, c) in enumerate(top)), else_=last)
-    n_fails = sum((fails(c, k).cast("int32") for _, k, c in top), ibis.literal(0, "int32"))
+    first_fail, first_open, n_fails = verdicts.first_fail, verdicts.first_open, verdicts.n_fails
     aggregates: dict[str, Any] = {"total": verdicts.count()}
     for i, (_, kind, column) in enumerate(top, start=1):
         aggregates[f"remaining_{i}"] = (first_fail > i).sum()
         aggregates[f"failed_{i}"] = (first_fail == i).sum()
         aggregates[f"unknown_{i}"] = ((first_fail >= i) & verdicts[column].isnull()).sum()
         aggregates[f"confirmed_{i}"] = (first_open > i).sum()
-        aggregates[f"alone_{i}"] = fails(column, kind).sum()
-        aggregates[f"only_{i}"] = (fails(column, kind) & (n_fails == 1)).sum()
+        aggregates[f"alone_{i}"] = _fails(verdicts, column, kind).sum()
+        aggregates[f"only_{i}"] = (_fails(verdicts, column, kind) & (n_fails == 1)).sum()
     for i, (_, _, column) in enumerate(every, start=1):
         value = verdicts[column]
         aggregates[f"met_{i}"] = (value == True).fill_null(False).sum()  # noqa: E712

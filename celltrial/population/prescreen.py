@@ -13,16 +13,34 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import ibis
 import ibis.expr.types as ir
 
+from celltrial.eligibility.compiled import CompiledRules
 from celltrial.eligibility.engine import compiled
 from celltrial.eligibility.rules import load_rules
-from celltrial.population.compiler import UnitKey, VerdictCompiler, column_name
+from celltrial.population.compiler import (
+    LeafCompiler,
+    UnitKey,
+    VerdictCompiler,
+    column_name,
+    leaf_column,
+    leaves,
+)
 from celltrial.population.concepts import ConceptMap, resolve_concepts
-from celltrial.population.funnel import Funnel, funnel_aggregates, read_funnel
-from celltrial.population.records import patient_table, value_facts
+from celltrial.population.funnel import Funnel, funnel_aggregates, read_funnel, with_positions
+from celltrial.population.records import (
+    condition_columns,
+    condition_records,
+    condition_tables,
+    fact_windows,
+    person_table,
+    value_facts,
+    value_records,
+    value_tables,
+)
 from celltrial.population.source import OmopSource
 from celltrial.protocol.library import load_settings
 
@@ -77,27 +95,60 @@ def ucum_codes(source: OmopSource, concepts: ConceptMap, unit_ids: set[int]) -> 
 
 
 def _units(
-    source: OmopSource, concepts: ConceptMap, patients: ir.Table
+    source: OmopSource, concepts: ConceptMap, records: ir.Table, facts: list[str]
 ) -> dict[str, dict[UnitKey, str | None]]:
-    facts = [f for f in value_facts(concepts) if f"{f}__unit_id" in patients.columns]
-    if not facts:
+    """Fact -> each (unit concept, unit as written) its values carry -> UCUM code."""
+    numeric = {
+        i: f for i, f in enumerate(facts) if concepts.facts[f].definition.type in ("quantity", "count")
+    }
+    if not numeric:
         return {}
-    parts = [
-        patients.select(
-            fact=ibis.literal(f), unit_id=patients[f"{f}__unit_id"], unit_src=patients[f"{f}__unit_src"]
-        ).distinct()
-        for f in facts
-    ]
-    union = parts[0]
-    for part in parts[1:]:
-        union = union.union(part)
-    rows = union.to_pyarrow().to_pylist()
-    ucum = ucum_codes(source, concepts, {int(r["unit_id"]) for r in rows if r["unit_id"]})
+    distinct = (
+        records.filter(records.fact.isin(list(numeric))).select("fact", "unit_id", "unit_src").distinct()
+    )
+    found = distinct.to_pyarrow().to_pylist()
+    ucum = ucum_codes(source, concepts, {int(r["unit_id"]) for r in found if r["unit_id"]})
     units: dict[str, dict[UnitKey, str | None]] = {}
-    for row in rows:
+    for row in found:
         key = (row["unit_id"], row["unit_src"])
-        units.setdefault(row["fact"], {})[key] = unit_code(row["unit_id"], row["unit_src"], ucum)
+        units.setdefault(numeric[row["fact"]], {})[key] = unit_code(row["unit_id"], row["unit_src"], ucum)
     return units
+
+
+def leaf_table(
+    persons: ir.Table,
+    tables: list[tuple[ir.Table, list[str]]],
+    compiler: LeafCompiler,
+    rules: CompiledRules,
+    materialise: Callable[[ir.Table], ir.Table] = lambda table: table,
+) -> ir.Table:
+    """One row per person: id, death date and the verdict of every leaf rule."""
+    every = leaves(rules)
+    joined = persons
+    columns: dict[str, Any] = {"person_id": persons.person_id, "death_date": persons.death_date}
+    for index, (table, facts) in enumerate(tables):
+        mine = [node for node in every if getattr(node, "fact", None) in facts]
+        if not mine:
+            continue
+        key = f"_key{index}"
+        for fact in facts:
+            table = compiler.prepare(fact, table)
+        if len(facts) > 1:
+            table = materialise(table)  # keeps each value's expression out of every leaf that reads it
+        part = table.select(
+            **{key: table.person_id}, **{leaf_column(n.id): compiler.leaf(n, table) for n in mine}
+        )
+        joined = joined.left_join(part, joined.person_id == part[key])
+        for node in mine:
+            columns[leaf_column(node.id)] = part[leaf_column(node.id)].fill_null(compiler.absent(node))
+    for node in every:
+        if leaf_column(node.id) in columns:
+            continue
+        if getattr(node, "fact", None) is None:
+            columns[leaf_column(node.id)] = compiler.leaf(node, persons)
+        else:
+            columns[leaf_column(node.id)] = compiler.absent(node)
+    return joined.select(**columns)
 
 
 def prescreen(
@@ -113,12 +164,24 @@ def prescreen(
     step("concepts")
     concepts = resolve_concepts(source)
     step("records")
-    patients = _materialise(source, patient_table(source, concepts, as_of), "patients")
+    windows = fact_windows(rules)
+    facts = value_facts(concepts, windows)
+    conditions = condition_columns(concepts)
+    values = _materialise(source, value_records(source, concepts, windows, as_of), "values")
+    found = _materialise(source, condition_records(source, concepts, as_of), "conditions")
     step("units")
-    units = _units(source, concepts, patients)
+    units = _units(source, concepts, values, facts)
     step("verdicts")
-    compiler = VerdictCompiler(rules, concepts, patients, units, as_of)
-    expressions = compiler.criteria()
+    tables = [
+        *value_tables(values, concepts, facts, source.engine),
+        *condition_tables(found, conditions, source.engine),
+    ]
+    compiler = LeafCompiler(concepts, units, as_of)
+    leaf_rows = leaf_table(
+        person_table(source), tables, compiler, rules, lambda table: _materialise(source, table, "facts")
+    )
+    patients = _materialise(source, leaf_rows, "leaves")
+    expressions = VerdictCompiler(rules, patients).criteria()
     alive = patients.death_date.isnull() | (patients.death_date > ibis.literal(as_of, "date"))
     chosen = patients.filter(alive).select(
         "person_id", **{column_name(cid): expr for cid, expr in expressions.items()}
@@ -129,6 +192,7 @@ def prescreen(
     kinds = {c.id: c.kind for c in rules.criteria}
     every = [(c.id, c.kind, column_name(c.id)) for c in rules.criteria]
     top = [(cid, kinds[cid], column_name(cid)) for cid in rules.top_level]
+    verdicts = _materialise(source, with_positions(verdicts, top), "positions")
     row = verdicts.aggregate(**funnel_aggregates(verdicts, top, every)).to_pyarrow().to_pylist()[0]
     funnel = read_funnel(row, top, every, as_of, deceased)
     notes = (*concepts.notes, *_judgment_notes(rules.judgment_ids))

@@ -16,18 +16,35 @@ screening date unless its ``condition_end_date`` is on or before it.
 
 from __future__ import annotations
 
-from datetime import date
+import datetime
+from datetime import date, timedelta
 from typing import Any
 
 import ibis
 import ibis.expr.types as ir
 
+from celltrial.eligibility.compiled import (
+    CompiledAll,
+    CompiledAny,
+    CompiledCoded,
+    CompiledCompare,
+    CompiledRules,
+)
 from celltrial.population.concepts import ConceptMap
 from celltrial.population.source import OmopSource
 
-__all__ = ["VALUE_COLUMNS", "condition_columns", "patient_table", "value_facts"]
+__all__ = [
+    "columns_of",
+    "condition_columns",
+    "condition_records",
+    "condition_tables",
+    "fact_windows",
+    "person_table",
+    "value_facts",
+    "value_records",
+    "value_tables",
+]
 
-VALUE_COLUMNS = ("day", "number", "answer", "text", "unit_id", "unit_src", "uln")
 CONDITION_COLUMNS = (
     "rows",
     "problem",
@@ -42,13 +59,50 @@ _YES = ("yes", "positive", "detected", "reactive", "true")
 _NO = ("no", "negative", "not_detected", "not detected", "non-reactive", "false")
 
 
-def value_facts(concepts: ConceptMap) -> list[str]:
-    """Facts read from measurement/observation values, with concepts in this source."""
+def fact_windows(rules: CompiledRules) -> dict[str, int | None]:
+    """Fact -> the widest window any rule reads it in (None: no window), for the value facts the rules read.
+
+    Only records from the widest window on can change a verdict: an older record is outside
+    every window, and the engine uses an older unusable record only when nothing newer is
+    there, which gives ``unknown`` either way.
+    """
+    windows: dict[str, int | None] = {}
+    seen: set[str] = set()
+
+    def visit(node: Any) -> None:
+        if isinstance(node, CompiledAll | CompiledAny):
+            for part in node.parts:
+                visit(part)
+        elif isinstance(node, CompiledCompare | CompiledCoded):
+            if node.fact in seen:
+                old = windows[node.fact]
+                windows[node.fact] = (
+                    None if old is None or node.window_days is None else max(old, node.window_days)
+                )
+            else:
+                seen.add(node.fact)
+                windows[node.fact] = node.window_days
+
+    for criterion in rules.criteria:
+        visit(criterion.rule)
+    return windows
+
+
+def value_facts(concepts: ConceptMap, windows: dict[str, int | None]) -> list[str]:
+    """Facts the rules read from measurement/observation values and this source has concepts for."""
     return sorted(
         name
-        for name, fact in concepts.facts.items()
-        if fact.definition.type != "condition" and (fact.concept_ids or fact.local_ids)
+        for name in windows
+        if concepts.facts[name].definition.type != "condition"
+        and (concepts.facts[name].concept_ids or concepts.facts[name].local_ids)
     )
+
+
+def columns_of(concepts: ConceptMap, fact: str) -> tuple[str, ...]:
+    """The value columns a fact's rules read."""
+    if concepts.facts[fact].definition.type in ("quantity", "count"):
+        return ("day", "number", "answer", "unit_id", "unit_src", "uln")
+    return ("day", "number", "answer", "text")
 
 
 def condition_columns(concepts: ConceptMap) -> list[str]:
@@ -60,29 +114,67 @@ def condition_columns(concepts: ConceptMap) -> list[str]:
     )
 
 
-def _concept_table(pairs: list[tuple[int, str]], name: str) -> ir.Table:
-    ids = [concept_id for concept_id, _ in pairs] or [-1]
-    facts = [fact for _, fact in pairs] or ["-"]
-    return ibis.memtable({"concept_id": ids, "fact": facts})
+def _recent(day: Any, window: int | None, as_of: date) -> Any:
+    """From the window's first day on (every row when the fact has no window)."""
+    if window is None:
+        return ibis.literal(True)
+    return day >= ibis.literal(as_of - timedelta(days=window), "date")
 
 
-def _value_rows(source: OmopSource, concepts: ConceptMap) -> ir.Table | None:
-    pairs = sorted(
-        {
-            (i, name)
-            for name in value_facts(concepts)
-            for i in concepts.facts[name].concept_ids | concepts.facts[name].local_ids
-        }
+def _order_key(day: Any, rank: int, row_id: Any) -> Any:
+    """One int64 that orders records like the engine: by date, then observation after measurement, then id.
+
+    Days from 1833 to 2188 take 17 bits; the row id's lowest 45 bits break ties within a day.
+    """
+    days = day.epoch_days().cast("int64") + _DAY_OFFSET
+    return days * (1 << 46) + rank * (1 << 45) + (row_id.cast("int64") % (1 << 45))
+
+
+_DAY_OFFSET = 50_000
+
+
+def _fact_index(concept: Any, pairs: list[tuple[int, int]]) -> Any:
+    """The fact index of a concept id (a CASE over the facts' concept lists; no table to upload)."""
+    by_fact: dict[int, list[int]] = {}
+    for concept_id, fact in pairs:
+        by_fact.setdefault(fact, []).append(concept_id)
+    if not by_fact:
+        return ibis.null("int32")
+    return ibis.cases(
+        *((concept.isin(ids), ibis.literal(fact, "int32")) for fact, ids in by_fact.items()),
+        else_=ibis.null("int32"),
     )
-    if not pairs:
-        return None
-    ids = [concept_id for concept_id, _ in pairs]
-    lookup = _concept_table(pairs, "celltrial_value_concepts")
+
+
+def _in_windows(day: Any, concept: Any, groups: dict[int | None, list[int]], as_of: date) -> Any:
+    """Rows of each fact group from its window's first day on (every row when it has no window)."""
+    return ibis.or_(*(concept.isin(ids) & _recent(day, window, as_of) for window, ids in groups.items()))
+
+
+def value_records(
+    source: OmopSource, concepts: ConceptMap, windows: dict[str, int | None], as_of: date
+) -> ir.Table:
+    """The measurement and observation records that can decide a rule, one scan of each table.
+
+    ``fact`` is the index of the fact in :func:`value_facts`; ``key`` orders a person's records
+    of one fact like the engine does.
+    """
+    facts = value_facts(concepts, windows)
+    pairs: list[tuple[int, int]] = []
+    groups: dict[int | None, list[int]] = {}
+    for index, fact in enumerate(facts):
+        for concept_id in sorted(concepts.facts[fact].concept_ids | concepts.facts[fact].local_ids):
+            pairs.append((concept_id, index))
+            groups.setdefault(windows[fact], []).append(concept_id)
+    if not groups:
+        groups = {None: [-1]}
     m = source.table("measurement")
-    m = m.filter(m.measurement_concept_id.isin(ids))
-    measured = m.join(lookup, m.measurement_concept_id == lookup.concept_id).select(
+    day = m.measurement_date.cast("date")
+    m = m.filter(_in_windows(day, m.measurement_concept_id, groups, as_of))
+    measured = m.select(
         person_id=m.person_id.cast("int64"),
-        fact=lookup.fact,
+        fact=_fact_index(m.measurement_concept_id, pairs),
+        key=_order_key(m.measurement_date.cast("date"), 0, m.measurement_id),
         day=m.measurement_date.cast("date"),
         number=m.value_as_number.cast("float64"),
         answer=m.value_as_concept_id.cast("int64"),
@@ -90,14 +182,14 @@ def _value_rows(source: OmopSource, concepts: ConceptMap) -> ir.Table | None:
         unit_id=m.unit_concept_id.cast("int64"),
         unit_src=m.unit_source_value.cast("string"),
         uln=m.range_high.cast("float64"),
-        rank=ibis.literal(0, "int8"),
-        row_id=m.measurement_id.cast("int64"),
     )
     o = source.table("observation")
-    o = o.filter(o.observation_concept_id.isin(ids))
-    observed = o.join(lookup, o.observation_concept_id == lookup.concept_id).select(
+    day = o.observation_date.cast("date")
+    o = o.filter(_in_windows(day, o.observation_concept_id, groups, as_of))
+    observed = o.select(
         person_id=o.person_id.cast("int64"),
-        fact=lookup.fact,
+        fact=_fact_index(o.observation_concept_id, pairs),
+        key=_order_key(o.observation_date.cast("date"), 1, o.observation_id),
         day=o.observation_date.cast("date"),
         number=o.value_as_number.cast("float64"),
         answer=o.value_as_concept_id.cast("int64"),
@@ -105,137 +197,193 @@ def _value_rows(source: OmopSource, concepts: ConceptMap) -> ir.Table | None:
         unit_id=o.unit_concept_id.cast("int64"),
         unit_src=o.unit_source_value.cast("string"),
         uln=ibis.null("float64"),
-        rank=ibis.literal(1, "int8"),
-        row_id=o.observation_id.cast("int64"),
     )
     return measured.union(observed)
 
 
-def _latest_values(rows: ir.Table, facts: list[str]) -> ir.Table:
-    order = ibis.row_number().over(
-        group_by=[rows.person_id, rows.fact],
-        order_by=[rows.day.desc(), rows.rank.desc(), rows.row_id.desc()],
-    )
-    latest = rows.mutate(_n=order).filter(lambda t: t._n == 0)
+@ibis.udf.agg.builtin(name="arg_max_null")  # type: ignore[untyped-decorator]
+def _latest_number(arg: float, key: int) -> float:  # type: ignore[empty-body]
+    """DuckDB's arg_max_null: the value at the highest key, NULL included."""
+
+
+@ibis.udf.agg.builtin(name="arg_max_null")  # type: ignore[untyped-decorator]
+def _latest_integer(arg: int, key: int) -> int:  # type: ignore[empty-body]
+    """DuckDB's arg_max_null for integers."""
+
+
+@ibis.udf.agg.builtin(name="arg_max_null")  # type: ignore[untyped-decorator]
+def _latest_text(arg: str, key: int) -> str:  # type: ignore[empty-body]
+    """DuckDB's arg_max_null for text."""
+
+
+@ibis.udf.agg.builtin(name="arg_max_null")  # type: ignore[untyped-decorator]
+def _latest_day(arg: datetime.date, key: int) -> datetime.date:  # type: ignore[empty-body]
+    """DuckDB's arg_max_null for dates."""
+
+
+_DUCKDB_LATEST = {
+    "day": _latest_day,
+    "number": _latest_number,
+    "answer": _latest_integer,
+    "text": _latest_text,
+    "unit_id": _latest_integer,
+    "unit_src": _latest_text,
+    "uln": _latest_number,
+}
+
+
+def _latest(rows: ir.Table, fact: str, columns: tuple[str, ...], engine: str) -> ir.Table:
+    """Per person, the fact's latest record (highest order key): columns ``<fact>__<field>``.
+
+    DuckDB gets its native ``arg_max_null`` (ibis's portable arg-max is an ordered aggregate there,
+    several times slower); PostgreSQL and Spark get ibis's ``argmax``.
+    """
     aggregates: dict[str, Any] = {}
-    for fact in facts:
-        chosen = latest.fact == fact
-        for column in VALUE_COLUMNS:
-            aggregates[f"{fact}__{column}"] = latest[column].max(where=chosen)
-    return latest.group_by("person_id").aggregate(**aggregates)
+    for column in columns:
+        if engine == "duckdb":
+            aggregates[f"{fact}__{column}"] = _DUCKDB_LATEST[column](rows[column], rows.key)
+        else:
+            aggregates[f"{fact}__{column}"] = rows[column].argmax(rows.key)
+    return rows.group_by("person_id").aggregate(**aggregates)
 
 
-def _condition_rows(source: OmopSource, concepts: ConceptMap, as_of: date) -> ir.Table | None:
+def condition_records(source: OmopSource, concepts: ConceptMap, as_of: date) -> ir.Table:
+    """Every record of a condition the rules read: person, fact index, onset, present, active, problem.
+
+    ``fact`` is the index in :func:`condition_columns`. Conditions are matched on the standard
+    concept (SNOMED CT and descendants), else on the ICD-10-CM source concept; SNOMED-coded
+    findings in ``observation`` count as present and active; a local (celltrial) observation
+    says present or absent in its value. A record dated after ``as_of`` is a problem.
+    """
     names = condition_columns(concepts)
-    standard = sorted({(i, n) for n in names for i in concepts.facts[n].concept_ids})
-    icd = sorted({(i, n) for n in names for i in concepts.facts[n].source_ids})
-    local = sorted({(i, n) for n in names for i in concepts.facts[n].local_ids})
-    parts: list[ir.Table] = []
-    day_literal = ibis.literal(as_of, "date")
+    standard = [(i, n) for n, fact in enumerate(names) for i in sorted(concepts.facts[fact].concept_ids)]
+    icd = [(i, n) for n, fact in enumerate(names) for i in sorted(concepts.facts[fact].source_ids)]
+    local = [(i, n) for n, fact in enumerate(names) for i in sorted(concepts.facts[fact].local_ids)]
+    on = ibis.literal(as_of, "date")
     c = source.table("condition_occurrence")
 
-    def from_conditions(table: ir.Table, key: Any, lookup: ir.Table) -> ir.Table:
-        start = table.condition_start_date.cast("date")
-        end = table.condition_end_date.cast("date")
-        return table.join(lookup, key == lookup.concept_id).select(
+    def from_conditions(table: ir.Table, column: str, pairs: list[tuple[int, int]]) -> ir.Table:
+        start, end = table.condition_start_date.cast("date"), table.condition_end_date.cast("date")
+        return table.select(
             person_id=table.person_id.cast("int64"),
-            fact=lookup.fact,
+            fact=_fact_index(table[column], pairs),
             day=start,
             present=ibis.literal(True),
-            active=end.isnull() | (end > day_literal),
-            problem=(start > day_literal).fill_null(False),
+            active=end.isnull() | (end > on),
+            problem=(start > on).fill_null(False),
         )
 
-    if standard:
-        lookup = _concept_table(standard, "celltrial_condition_concepts")
-        matched = c.filter(c.condition_concept_id.isin([i for i, _ in standard]))
-        parts.append(from_conditions(matched, matched.condition_concept_id, lookup))
-        o = source.table("observation")
-        o = o.filter(o.observation_concept_id.isin([i for i, _ in standard]))
-        parts.append(
-            o.join(lookup, o.observation_concept_id == lookup.concept_id).select(
-                person_id=o.person_id.cast("int64"),
-                fact=lookup.fact,
-                day=o.observation_date.cast("date"),
-                present=ibis.literal(True),
-                active=ibis.literal(True),
-                problem=(o.observation_date.cast("date") > day_literal).fill_null(False),
-            )
-        )
+    parts = [from_conditions(c.filter(c.condition_concept_id.isin([i for i, _ in standard] or [-1])),
+                             "condition_concept_id", standard)]  # fmt: skip
     if icd:
-        lookup = _concept_table(icd, "celltrial_condition_icd10")
-        others = [i for i, _ in standard] or [-1]
-        matched = c.filter(
-            c.condition_source_concept_id.isin([i for i, _ in icd]) & ~c.condition_concept_id.isin(others)
+        unmatched = c.filter(
+            c.condition_source_concept_id.isin([i for i, _ in icd])
+            & ~c.condition_concept_id.isin([i for i, _ in standard] or [-1])
         )
-        parts.append(from_conditions(matched, matched.condition_source_concept_id, lookup))
+        parts.append(from_conditions(unmatched, "condition_source_concept_id", icd))
+    o = source.table("observation")
+    observed = o.filter(o.observation_concept_id.isin([i for i, _ in standard + local] or [-1]))
+    day = observed.observation_date.cast("date")
+    snomed = observed.filter(observed.observation_concept_id.isin([i for i, _ in standard] or [-1]))
+    parts.append(
+        snomed.select(
+            person_id=snomed.person_id.cast("int64"),
+            fact=_fact_index(snomed.observation_concept_id, standard),
+            day=day,
+            present=ibis.literal(True),
+            active=ibis.literal(True),
+            problem=(day > on).fill_null(False),
+        )
+    )
     if local:
-        lookup = _concept_table(local, "celltrial_condition_local")
-        o = source.table("observation")
-        o = o.filter(o.observation_concept_id.isin([i for i, _ in local]))
-        word = o.value_as_string.cast("string").strip().lower()
+        mine = observed.filter(observed.observation_concept_id.isin([i for i, _ in local]))
+        word = mine.value_as_string.cast("string").strip().lower()
+        day = mine.observation_date.cast("date")
         present = ibis.cases((word.isin(_YES), True), (word.isin(_NO), False), else_=ibis.null("boolean"))
         parts.append(
-            o.join(lookup, o.observation_concept_id == lookup.concept_id).select(
-                person_id=o.person_id.cast("int64"),
-                fact=lookup.fact,
-                day=o.observation_date.cast("date"),
+            mine.select(
+                person_id=mine.person_id.cast("int64"),
+                fact=_fact_index(mine.observation_concept_id, local),
+                day=day,
                 present=present.fill_null(False),
                 active=present.fill_null(False),
-                problem=present.isnull() | (o.observation_date.cast("date") > day_literal).fill_null(False),
+                problem=present.isnull() | (day > on).fill_null(False),
             )
         )
-    if not parts:
-        return None
     rows = parts[0]
     for part in parts[1:]:
         rows = rows.union(part)
     return rows
 
 
-def _condition_summary(rows: ir.Table, facts: list[str]) -> ir.Table:
-    aggregates: dict[str, Any] = {}
-    for fact in facts:
-        mine = rows.fact == fact
-        present = mine & rows.present
-        active = present & rows.active
-        aggregates[f"{fact}__rows"] = mine.sum()
-        aggregates[f"{fact}__problem"] = (mine & rows.problem).sum()
-        aggregates[f"{fact}__present"] = present.sum()
-        aggregates[f"{fact}__active"] = active.sum()
-        aggregates[f"{fact}__present_last"] = rows.day.max(where=present)
-        aggregates[f"{fact}__active_last"] = rows.day.max(where=active)
-        aggregates[f"{fact}__present_undated"] = (present & rows.day.isnull()).sum()
-        aggregates[f"{fact}__active_undated"] = (active & rows.day.isnull()).sum()
-    return rows.group_by("person_id").aggregate(**aggregates)
+def _condition_aggregates(rows: ir.Table, fact: str, mine: Any) -> dict[str, Any]:
+    present = mine & rows.present
+    active = present & rows.active
+    return {
+        f"{fact}__rows": mine.sum(),
+        f"{fact}__problem": (mine & rows.problem).sum(),
+        f"{fact}__present": present.sum(),
+        f"{fact}__active": active.sum(),
+        f"{fact}__present_last": rows.day.max(where=present),
+        f"{fact}__active_last": rows.day.max(where=active),
+        f"{fact}__present_undated": (present & rows.day.isnull()).sum(),
+        f"{fact}__active_undated": (active & rows.day.isnull()).sum(),
+    }
 
 
-def patient_table(source: OmopSource, concepts: ConceptMap, as_of: date) -> ir.Table:
-    """Every person with birth date, sex, death date and the columns the rules read."""
+def _condition_summary(rows: ir.Table, fact: str) -> ir.Table:
+    return rows.group_by("person_id").aggregate(**_condition_aggregates(rows, fact, rows.present.notnull()))
+
+
+def person_table(source: OmopSource) -> ir.Table:
+    """Every person: id, birth date, sex concept and first death date."""
     person = source.table("person")
-    birth = _birth_date(person)
-    patients = person.select(
+    persons = person.select(
         person_id=person.person_id.cast("int64"),
-        birth_date=birth,
+        birth_date=_birth_date(person),
         gender_concept_id=person.gender_concept_id.cast("int64"),
     )
-    if source.has("death"):
-        death = source.table("death")
-        first_death = death.group_by(person_id=death.person_id.cast("int64")).aggregate(
-            death_date=death.death_date.cast("date").min()
-        )
-        patients = patients.left_join(first_death, "person_id").drop("person_id_right")
-    else:
-        patients = patients.mutate(death_date=ibis.null("date"))
-    values = _value_rows(source, concepts)
-    if values is not None:
-        wide = _latest_values(values, value_facts(concepts))
-        patients = patients.left_join(wide, "person_id").drop("person_id_right")
-    conditions = _condition_rows(source, concepts, as_of)
-    if conditions is not None:
-        summary = _condition_summary(conditions, condition_columns(concepts))
-        patients = patients.left_join(summary, "person_id").drop("person_id_right")
-    return patients
+    if not source.has("death"):
+        return persons.mutate(death_date=ibis.null("date"))
+    death = source.table("death")
+    first = death.group_by(_key=death.person_id.cast("int64")).aggregate(
+        death_date=death.death_date.cast("date").min()
+    )
+    joined = persons.left_join(first, persons.person_id == first._key)
+    return joined.select(*persons.columns, "death_date")
+
+
+def value_tables(
+    records: ir.Table, concepts: ConceptMap, facts: list[str], engine: str
+) -> list[tuple[ir.Table, list[str]]]:
+    """Per person, each fact's latest record (``<fact>__<field>``), from :func:`value_records`.
+
+    DuckDB: one table per fact (a group-by each, joined later: cheaper than filtered aggregates
+    over every row). Spark and PostgreSQL: one table with filtered aggregates (one shuffle).
+    """
+    if engine == "duckdb":
+        return [
+            (_latest(records.filter(records.fact == index), fact, columns_of(concepts, fact), engine), [fact])
+            for index, fact in enumerate(facts)
+        ]
+    aggregates: dict[str, Any] = {}
+    for index, fact in enumerate(facts):
+        for column in columns_of(concepts, fact):
+            aggregates[f"{fact}__{column}"] = records[column].argmax(records.key, where=records.fact == index)
+    return [(records.group_by("person_id").aggregate(**aggregates), list(facts))] if facts else []
+
+
+def condition_tables(records: ir.Table, facts: list[str], engine: str) -> list[tuple[ir.Table, list[str]]]:
+    """Per person with a record, each condition's summary, from :func:`condition_records`."""
+    if engine == "duckdb":
+        return [
+            (_condition_summary(records.filter(records.fact == index), fact), [fact])
+            for index, fact in enumerate(facts)
+        ]
+    aggregates: dict[str, Any] = {}
+    for index, fact in enumerate(facts):
+        aggregates.update(_condition_aggregates(records, fact, records.fact == index))
+    return [(records.group_by("person_id").aggregate(**aggregates), list(facts))] if facts else []
 
 
 def _birth_date(person: ir.Table) -> ir.DateValue:

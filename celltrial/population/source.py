@@ -255,10 +255,9 @@ def spark_session(master: str) -> Any:
         .appName("celltrial-prescreen")
         .config("spark.sql.session.timeZone", "UTC")
         .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
         .config("spark.sql.shuffle.partitions", "4")
         .config("spark.driver.memory", "2g")
-        .config("spark.network.timeout", "30s")
-        .config("spark.executor.heartbeatInterval", "10s")
     )
     try:
         session = builder.getOrCreate()
