@@ -34,14 +34,13 @@ _EXTRA = {
 
 def _kinds() -> dict[str, tuple[str, int, str]]:
     found = dict(_EXTRA)
-    classes: list[type[errors.CelltrialError]] = [
-        cls
-        for _, cls in inspect.getmembers(errors, inspect.isclass)
-        if issubclass(cls, errors.CelltrialError)
-    ]
-    for cls in [*classes, NotAuthenticated]:
-        slug = re.sub(r"(?<!^)(?=[A-Z])", "-", cls.__name__).lower()
-        found[slug] = (cls.title, cls.http_status, inspect.getdoc(cls) or "")
+    classes: list[type[errors.CelltrialError]] = [NotAuthenticated]
+    for _, member in inspect.getmembers(errors, inspect.isclass):
+        if issubclass(member, errors.CelltrialError):
+            classes.append(member)
+    for kind in classes:
+        slug = re.sub(r"(?<!^)(?=[A-Z])", "-", kind.__name__).lower()
+        found[slug] = (kind.title, kind.http_status, inspect.getdoc(kind) or "")
     return found
 
 
