@@ -40,6 +40,7 @@ ROLE_BY_OPERATION: list[tuple[str, str, str]] = [
     ("POST", "/api/v1/sites", "admin"),
     ("POST", "/api/v1/study", "sponsor"),
     ("", "/api/v1/locks", "data_manager"),
+    ("POST", "/api/v1/exports", "data_manager"),
     ("POST", "/api/v1/queries/{query_id}/close", "monitor"),
     ("POST", "/api/v1/queries/{query_id}/reopen", "monitor"),
     ("GET", "/api/v1/audit", "monitor"),

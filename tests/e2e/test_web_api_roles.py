@@ -103,6 +103,7 @@ ENDPOINTS: list[tuple[str, str, Any, Action | None]] = [
     ("POST", "/queries/{none}/reopen", {"text": "x"}, Action.QUERY_RAISE),
     ("POST", "/locks", {"subject_id": NONE}, Action.DATA_LOCK),
     ("POST", "/locks/release", {"subject_id": NONE, "reason": "x"}, Action.DATA_UNLOCK),
+    ("POST", "/exports/ctgov-record", None, Action.EXPORT_RUN),
 ]
 
 

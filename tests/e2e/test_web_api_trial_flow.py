@@ -362,3 +362,18 @@ def test_visits_are_scheduled_from_enrolment_with_windows(
     dated = [visit for visit in visits if visit["target_date"]]
     assert dated
     assert all(date.fromisoformat(v["window_start"]) <= date.fromisoformat(v["target_date"]) for v in dated)
+
+
+def test_the_data_manager_exports_a_draft_odm_file_and_the_run_is_audited(
+    enrolled: dict[str, Any], client: TestClient, as_role: Headers
+) -> None:
+    locked_refused = client.post("/api/v1/exports/odm", headers=as_role["data_manager"])
+    assert locked_refused.status_code == 409
+    response = client.post("/api/v1/exports/odm?draft=true", headers=as_role["data_manager"])
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"].startswith("application/xml")
+    assert b"<ODM" in response.content
+    assert "DRAFT" in response.headers["content-disposition"]
+    assert client.post("/api/v1/exports/odm?draft=true", headers=as_role["monitor"]).status_code == 403
+    record = client.post("/api/v1/exports/ctgov-record", headers=as_role["sponsor"])
+    assert record.json()["protocolSection"]["identificationModule"]["nctId"] == "NCT07008872"

@@ -8,6 +8,7 @@ from celltrial.web.api import (
     audit,
     auth,
     eligibility,
+    exports,
     forms,
     health,
     locks,
@@ -39,5 +40,6 @@ for module in (
     registry,
     audit,
     locks,
+    exports,
 ):
     api_router.include_router(module.router)
