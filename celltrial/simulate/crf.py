@@ -111,7 +111,7 @@ def _save(
         journey.versions[form_id] = saved.form.version
         world.tally["queries resolved"] += len(saved.resolved)
 
-    world.plan(journey, answer_on, 16, correct)
+    world.plan(journey, answer_on, 16, correct, after_the_end=True)
 
 
 def _code(journey: Journey, form_id: int) -> str:

@@ -228,5 +228,28 @@ def response_values(patient: VirtualPatient, outcome: TreatmentOutcome, day: int
     return values
 
 
+def daily_assessment(row: Any) -> dict[str, Any]:
+    """The ``crs_icans_daily`` CRF of a graded safety assessment (the same inputs, the service's grades)."""
+    values: dict[str, Any] = {
+        "assessment_date": row.assessment_date.isoformat(),
+        "temperature_max": float(row.temperature_c),
+        "fever_masked": row.fever_masked,
+        "hypotension": str(row.hypotension),
+        "hypoxia": str(row.hypoxia),
+        "crs_grade": row.crs_grade,
+        "ice_performed": row.ice_score is not None,
+        "consciousness": str(row.consciousness),
+        "seizure": str(row.seizure),
+        "motor_weakness": row.motor_weakness,
+        "cerebral_edema": str(row.cerebral_edema),
+        "icans_grade": row.icans_grade,
+        "tocilizumab_given": row.tocilizumab_given,
+        "corticosteroids_given": row.corticosteroids_given,
+    }
+    if row.ice_score is not None:
+        values["ice_score"] = row.ice_score
+    return values
+
+
 def feverish(outcome: TreatmentOutcome | None, day: int) -> bool:
     return outcome is not None and crs_grade_on(outcome, day) > 0

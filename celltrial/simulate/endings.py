@@ -18,7 +18,7 @@ from celltrial.simulate.world import Journey, World, at
 from celltrial.study.consent import service as consents
 from celltrial.study.subjects import service as subjects
 
-__all__ = ["before_infusion", "die", "lose", "withdraw"]
+__all__ = ["before_infusion", "complete", "die", "lose", "withdraw"]
 
 _DEATH_CAUSE = {"disease_progression": "disease_progression", "infection": "infection", "crs": "crs"}
 
@@ -90,6 +90,21 @@ def lose(session: Session, world: World, journey: Journey, day: date) -> None:
     )
     journey.ended = "lost to follow-up"
     world.tally["lost to follow-up"] += 1
+
+
+def complete(session: Session, world: World, journey: Journey, day: date) -> None:
+    """The subject completes the study at the month-24 visit (long-term follow-up goes on elsewhere)."""
+    assert journey.subject_id is not None
+    _disposition(session, world, journey, day, "completed")
+    subjects.change_status(
+        session,
+        subject_id=journey.subject_id,
+        status="completed",
+        reason="month-24 visit done",
+        by=world.site_staff(journey).coordinator,
+    )
+    journey.ended = "completed"
+    world.tally["completed"] += 1
 
 
 def before_infusion(session: Session, world: World, journey: Journey, day: date) -> None:

@@ -4,8 +4,10 @@ Each scheduled visit happens on its target date, a few visits outside their wind
 not at all (the scenario's ``visit_out_of_window`` and ``visit_missed``; visits before day 28
 are never missed). The CRFs of a visit follow the patient's course: blood counts recover after
 lymphodepletion, CAR transgene copies follow the expansion curve, the response assessment
-finds remission or relapse. The daily CRS/ICANS assessment is entered once, through the safety
-service that grades it (the schedule's ``crs_icans_daily`` CRF would hold the same inputs).
+finds remission or relapse. The daily CRS/ICANS assessment is entered through the safety service
+that grades it, then on the schedule's ``crs_icans_daily`` CRF with the service's grades. The
+monitor verifies the day-28 response (the primary endpoint) against the source a week later and
+the investigator signs it.
 """
 
 from __future__ import annotations
@@ -18,12 +20,14 @@ from celltrial.simulate import crf_values, endings, safety_steps
 from celltrial.simulate.crf import date_visit, enter
 from celltrial.simulate.outcomes import DLT_WINDOW_DAYS, TreatmentOutcome, crs_grade_on, icans_grade_on
 from celltrial.simulate.world import Action, Journey, World, at
+from celltrial.study.forms import service as forms
 from celltrial.study.subjects import service as subjects
 
 __all__ = ["after_infusion"]
 
 _NEVER_MISSED = DLT_WINDOW_DAYS
 _SKIPPED_FORMS = frozenset({"crs_icans_daily", "infusion", "lymphodepletion", "apheresis", "disposition"})
+_VERIFY_AFTER_DAYS = 7
 
 
 def after_infusion(session: Session, world: World, journey: Journey) -> None:
@@ -43,7 +47,29 @@ def after_infusion(session: Session, world: World, journey: Journey) -> None:
 
 
 def _assessment(world: World, journey: Journey, day: int) -> Action:
-    return lambda session: safety_steps.assess(session, world, journey, day)
+    """The day's CRS/ICANS assessment: the visit dated, the graded safety record, its CRF."""
+
+    def assess(session: Session) -> None:
+        code = "D0" if day == 0 else f"CRS{day}"
+        coordinator = world.site_staff(journey).coordinator
+        row = safety_steps.assess(session, world, journey, day)
+        if (code, "crs_icans_daily") not in journey.forms:
+            return
+        on = journey.day(day)
+        if day:
+            date_visit(session, journey, code, on, by=coordinator)
+        enter(
+            session,
+            world,
+            journey,
+            code,
+            "crs_icans_daily",
+            crf_values.daily_assessment(row),
+            on,
+            by=coordinator,
+        )
+
+    return assess
 
 
 def _visit_day(world: World, journey: Journey, code: str) -> date | None:
@@ -77,6 +103,9 @@ def _plan_visits(world: World, journey: Journey, outcome: TreatmentOutcome) -> N
         world.plan(journey, on, 9, _visit(world, journey, outcome, code, on))
         if code == "D28":
             world.plan(journey, on, 17, _completion(world, journey, on))
+            world.plan(journey, on + timedelta(days=_VERIFY_AFTER_DAYS), 11, _verify_primary(world, journey))
+        if code == "M24":
+            world.plan(journey, on, 16, _end_of_study(world, journey, on))
 
 
 def _visit(world: World, journey: Journey, outcome: TreatmentOutcome, code: str, on: date) -> Action:
@@ -128,6 +157,30 @@ def _sample(
 
 def _completion(world: World, journey: Journey, on: date) -> Action:
     return lambda session: _window_complete(session, world, journey, on)
+
+
+def _end_of_study(world: World, journey: Journey, on: date) -> Action:
+    return lambda session: endings.complete(session, world, journey, on)
+
+
+def _verify_primary(world: World, journey: Journey) -> Action:
+    def verify(session: Session) -> None:
+        form_id = journey.forms.get(("D28", "response"))
+        if form_id is None or journey.versions.get(form_id, 0) == 0:
+            return
+        form = forms.get_or_raise(session, form_id=form_id, by=world.staff.monitor)
+        for name in sorted(form.data):
+            forms.verify_field(session, form_id=form_id, field=name, by=world.staff.monitor)
+        forms.sign_form(
+            session,
+            form_id=form_id,
+            password=world.staff.password,
+            meaning="approved",
+            by=world.site_staff(journey).investigator,
+        )
+        world.tally["day-28 responses verified and signed"] += 1
+
+    return verify
 
 
 def _window_complete(session: Session, world: World, journey: Journey, on: date) -> None:

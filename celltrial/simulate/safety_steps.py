@@ -13,12 +13,14 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from celltrial.simulate.outcomes import TreatmentOutcome, crs_grade_on, icans_grade_on
 from celltrial.simulate.world import Journey, World, at
 from celltrial.study.safety import monitoring, reports
 from celltrial.study.safety import service as safety
+from celltrial.study.safety.models import CrsIcansAssessment, SeriousAdverseEvent
 from celltrial.study.trial import service as trials
 
 __all__ = ["assess", "plan_adverse_events", "record_death_event", "review_dlt"]
@@ -48,7 +50,7 @@ _CAUSE_EVENTS = {
 }
 
 
-def assess(session: Session, world: World, journey: Journey, day: int) -> None:
+def assess(session: Session, world: World, journey: Journey, day: int) -> CrsIcansAssessment:
     """The investigator's CRS/ICANS assessment ``day`` days after infusion, graded by the service."""
     outcome = journey.course.treatment if journey.course else None
     assert outcome is not None
@@ -67,10 +69,11 @@ def assess(session: Session, world: World, journey: Journey, day: int) -> None:
         "tocilizumab_given": treated_crs,
         "corticosteroids_given": icans >= 2 or crs >= 3,
     }
-    safety.record_assessment(
+    row = safety.record_assessment(
         session, by=world.site_staff(journey).investigator, subject_id=journey.subject_id, assessment=inputs
     )
     world.tally["CRS/ICANS assessments"] += 1
+    return row
 
 
 def _event(
@@ -135,9 +138,6 @@ def _event(
 def _report(
     session: Session, world: World, journey: Journey, event_id: int, noticed: date, *, expected: bool
 ) -> None:
-    from sqlalchemy import select
-
-    from celltrial.study.safety.models import SeriousAdverseEvent
 
     sae_id = session.scalar(
         select(SeriousAdverseEvent.id).where(SeriousAdverseEvent.adverse_event_id == event_id)

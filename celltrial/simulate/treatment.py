@@ -303,17 +303,9 @@ def _lymphodepletion(session: Session, world: World, journey: Journey, infusion:
     start, end = infusion - timedelta(days=5), infusion - timedelta(days=3)
     date_visit(session, journey, "LD", start, by=team.coordinator)
     values = crf_values.lymphodepletion(journey.patient, start, end)
-    enter(session, world, journey, "LD", "lymphodepletion", values, start, by=team.coordinator)
-    enter(
-        session,
-        world,
-        journey,
-        "LD",
-        "labs",
-        crf_values.labs(journey.rng, start, phase="baseline"),
-        start,
-        by=team.coordinator,
-    )
+    enter(session, world, journey, "LD", "lymphodepletion", values, end, by=team.coordinator)
+    labs = crf_values.labs(journey.rng, start, phase="baseline")
+    enter(session, world, journey, "LD", "labs", labs, end, by=team.coordinator)
 
 
 def _infuse(session: Session, world: World, journey: Journey, day: date) -> None:

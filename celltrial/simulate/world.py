@@ -136,13 +136,18 @@ class World:
     def site_staff(self, journey: Journey) -> SiteStaff:
         return self.staff.sites[journey.site]
 
-    def plan(self, journey: Journey, day: date, hour: float, action: Callable[[Session], None]) -> None:
-        """Run ``action`` at ``day`` ``hour`` unless the journey has ended by then or it is after the cut."""
+    def plan(
+        self, journey: Journey, day: date, hour: float, action: Action, *, after_the_end: bool = False
+    ) -> None:
+        """Run ``action`` at ``day`` ``hour`` unless it is after the cut or the journey has ended by then.
+
+        ``after_the_end``: run it even then (a correction of data already collected).
+        """
         if day > self.cut:
             return
 
         def guarded(session: Session) -> None:
-            if journey.ended is None:
+            if journey.ended is None or after_the_end:
                 action(session)
 
         self.agenda.add(at(day, hour), guarded, journey)
