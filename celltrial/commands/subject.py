@@ -114,7 +114,7 @@ def show(
         ]
         latest = screenings.latest(session, subject_id=subject.id)
         shown["screening"] = (
-            screenings.read(session, attempt=latest).model_dump(mode="json", exclude={"snapshot"})
+            screenings.read(session, attempt=latest, by=by).model_dump(mode="json", exclude={"snapshot"})
             if latest
             else None
         )
@@ -274,7 +274,7 @@ def record(
         attempt = screenings.record(
             session, subject_id=subject.id, result=result, by=by, rule_set_version=rule_set_version
         )
-        shown = screenings.read(session, attempt=attempt).model_dump(mode="json", exclude={"snapshot"})
+        shown = screenings.read(session, attempt=attempt, by=by).model_dump(mode="json", exclude={"snapshot"})
         shown["screening_number"] = subject.screening_number
         shown["subject_status"] = subject.status.value
     if as_json:

@@ -18,6 +18,7 @@ from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -25,7 +26,7 @@ from sqlalchemy.orm import Session
 from celltrial.errors import Conflict, InvalidInput, NotFound
 from celltrial.study.audit import service as audit
 from celltrial.study.audit.service import canonical_json
-from celltrial.study.permissions import Action, require, require_site, visible_site_id
+from celltrial.study.permissions import Action, allowed, require, require_site, visible_site_id
 from celltrial.study.screening.decision import (
     CriterionResult,
     EligibilityResult,
@@ -270,17 +271,30 @@ def judge(
     return attempt
 
 
-def read(session: Session, *, attempt: ScreeningAttempt) -> ScreeningRead:
-    """The attempt with its judgments and screen-fail reasons."""
+def read(session: Session, *, attempt: ScreeningAttempt, by: User | None = None) -> ScreeningRead:
+    """The attempt with its judgments and screen-fail reasons.
+
+    Given ``by``, the snapshot is shown as that user may see it: without the evidence (which can
+    hold a birth date or a record id) for roles that may not see identifying data.
+    """
     judgments = _judgments(session, attempt.id)
     answers = {criterion: row.answer for criterion, row in judgments.items()}
     shown = ScreeningRead.model_validate(attempt)
-    return shown.model_copy(
-        update={
-            "judgments": [JudgmentRead.model_validate(row) for row in judgments.values()],
-            "screen_fail_reasons": screen_fail_reasons(_criteria(attempt), answers),
-        }
-    )
+    update: dict[str, object] = {
+        "judgments": [JudgmentRead.model_validate(row) for row in judgments.values()],
+        "screen_fail_reasons": screen_fail_reasons(_criteria(attempt), answers),
+    }
+    if by is not None and not allowed(by, Action.IDENTIFYING_DATA_VIEW):
+        update["snapshot"] = _without_evidence(attempt.snapshot)
+    return shown.model_copy(update=update)
+
+
+def _without_evidence(node: object) -> Any:
+    if isinstance(node, dict):
+        return {key: _without_evidence(value) for key, value in node.items() if key != "evidence"}
+    if isinstance(node, list):
+        return [_without_evidence(item) for item in node]
+    return node
 
 
 @dataclass(frozen=True)

@@ -149,6 +149,14 @@ def test_the_screening_keeps_the_engine_result_frozen_with_its_rule_set_version_
     assert shown.rule_set_version == "rules 2026-11"
     assert shown.snapshot["criteria"] == result["criteria"]
     assert shown.decision == shown.engine_decision == "eligible"
+    attempt = lambda s: s.get_one(screenings.ScreeningAttempt, attempt_id)  # noqa: E731
+    for_sponsor = edc.run(lambda s: screenings.read(s, attempt=attempt(s), by=edc["sponsor"]))
+    assert [c["verdict"] for c in for_sponsor.snapshot["criteria"]] == [
+        c["verdict"] for c in result["criteria"]
+    ]
+    assert all("evidence" not in c for c in for_sponsor.snapshot["criteria"])
+    for_monitor = edc.run(lambda s: screenings.read(s, attempt=attempt(s), by=edc["monitor"]))
+    assert for_monitor.snapshot["criteria"] == result["criteria"]
 
 
 def test_an_investigator_judgment_settles_a_needs_review_criterion(edc: Edc) -> None:
