@@ -18,9 +18,10 @@ from datetime import date, timedelta
 from typing import Any
 
 from edc_world import Edc, at, days_ago
-from sqlalchemy import select
+from sqlalchemy import func, select
 from study_world import PASSWORD
 
+from celltrial.study.audit.models import AuditEntry
 from celltrial.study.forms import service as forms
 from celltrial.study.forms.models import FormInstance
 from celltrial.study.locks import service as locks
@@ -34,13 +35,34 @@ __all__ = ["Trial", "build_trial"]
 
 @dataclass
 class Trial:
-    """The built trial: the EDC world and the subject ids by role in the story."""
+    """The built trial: the EDC world, the database URL and the subject ids by role in the story."""
 
     edc: Edc
+    url: str
     ids: dict[str, int]
 
-    def lock_study(self) -> None:
-        self.edc.run(lambda s: locks.lock(s, subject_id=None, by=self.edc["data_manager"], reason="final"))
+    def locked(self) -> None:
+        """Lock the study unless it is locked."""
+        with self.edc.sessions() as session:
+            held = locks.get_active(session, subject_id=None)
+        if held is None:
+            self.edc.run(
+                lambda s: locks.lock(s, subject_id=None, by=self.edc["data_manager"], reason="final")
+            )
+
+    def unlocked(self) -> None:
+        """Lift the study lock if it holds."""
+        with self.edc.sessions() as session:
+            held = locks.get_active(session, subject_id=None)
+        if held is not None:
+            self.edc.run(
+                lambda s: locks.unlock(s, subject_id=None, by=self.edc["data_manager"], reason="re-test")
+            )
+
+    def audit_mark(self) -> int:
+        """The number of the last audit entry so far."""
+        with self.edc.sessions() as session:
+            return int(session.scalar(select(func.max(AuditEntry.id))) or 0)
 
 
 def _visit(edc: Edc, subject_id: int, code: str) -> int:
@@ -224,7 +246,7 @@ def _infused_subject(edc: Edc, infused_days_ago: int) -> int:
     return subject_id
 
 
-def build_trial(edc: Edc) -> Trial:
+def build_trial(edc: Edc, url: str) -> Trial:
     """The four patients of the module docstring, through the services."""
     infused = _infused_subject(edc, 35)
     d0 = days_ago(35)
@@ -371,7 +393,7 @@ def build_trial(edc: Edc) -> Trial:
     edc.screen(screen_failed, screening_date=days_ago(10), verdicts={"I7": "not_met"})
     enrolled = edc.enrolled_subject(on=days_ago(2), born=date(1975, 1, 20), initials="EF")
     return Trial(
-        edc, {"infused": infused, "died": died, "screen_failed": screen_failed, "enrolled": enrolled}
+        edc, url, {"infused": infused, "died": died, "screen_failed": screen_failed, "enrolled": enrolled}
     )
 
 

@@ -14,53 +14,55 @@ from celltrial.study.audit.models import AuditEntry
 
 
 def run(
-    capsys: pytest.CaptureFixture[str], database_url: str, *args: str, user: str = "data-manager"
+    capsys: pytest.CaptureFixture[str], trial: Trial, *args: str, user: str = "data-manager"
 ) -> tuple[int, str, str]:
     capsys.readouterr()
-    code = main([*args, "--db", database_url, "--user", user])
+    code = main([*args, "--db", trial.url, "--user", user])
     captured = capsys.readouterr()
     return code, captured.out, captured.err
 
 
-def exports(trial: Trial) -> list[dict[str, object]]:
+def exports(trial: Trial, since: int) -> list[dict[str, object]]:
     with trial.edc.sessions() as session:
-        rows = session.scalars(
-            select(AuditEntry).where(AuditEntry.action == "export").order_by(AuditEntry.id)
-        )
+        query = select(AuditEntry).where(AuditEntry.action == "export", AuditEntry.id > since)
+        rows = session.scalars(query.order_by(AuditEntry.id))
         return [
             {"kind": row.entity_id, "actor": row.actor, **json.loads(row.new_value or "{}")} for row in rows
         ]
 
 
 def test_exports_refuse_unlocked_data_unless_draft_and_every_run_is_audited(
-    trial: Trial, database_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    trial: Trial, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code, _, err = run(capsys, database_url, "export", "sdtm", "--out", str(tmp_path / "sdtm"))
+    trial.unlocked()
+    mark = trial.audit_mark()
+    code, _, err = run(capsys, trial, "export", "sdtm", "--out", str(tmp_path / "sdtm"))
     assert code == 2
-    assert "is not locked" in err and "S01-" in err
-    assert exports(trial) == []
+    assert "is not locked" in err
+    assert "S01-" in err
+    assert exports(trial, mark) == []
     code, out, _ = run(
-        capsys, database_url, "export", "fhir", "--out", str(tmp_path / "b.json"), "--draft", "--json"
+        capsys, trial, "export", "fhir", "--out", str(tmp_path / "b.json"), "--draft", "--json"
     )
     assert code == 0
     assert json.loads(out)["draft"] is True
     assert json.loads((tmp_path / "b.json").read_text())["meta"]["tag"][0]["code"] == "draft"
-    trial.lock_study()
+    trial.locked()
     for kind, target in (
         ("sdtm", "sdtm"),
         ("odm", "study.xml"),
         ("fhir", "bundle.json"),
         ("ctgov-results", "r.json"),
     ):
-        code, out, err = run(capsys, database_url, "export", kind, "--out", str(tmp_path / target), "--json")
+        code, out, err = run(capsys, trial, "export", kind, "--out", str(tmp_path / target), "--json")
         assert code == 0, err
         assert json.loads(out)["draft"] is False
-    code, out, _ = run(capsys, database_url, "export", "ctgov-record", user="sponsor")
+    code, out, _ = run(capsys, trial, "export", "ctgov-record", user="sponsor")
     assert code == 0
     record = json.loads(out)["protocolSection"]
     assert record["statusModule"]["overallStatus"] == "RECRUITING"
     assert record["designModule"]["enrollmentInfo"] == {"count": 40, "type": "ESTIMATED"}
-    audited = exports(trial)
+    audited = exports(trial, mark)
     assert [(row["kind"], row["draft"]) for row in audited] == [
         ("fhir", True), ("sdtm", False), ("odm", False), ("fhir", False), ("ctgov-results", False),
         ("ctgov-record", False),
@@ -69,9 +71,9 @@ def test_exports_refuse_unlocked_data_unless_draft_and_every_run_is_audited(
 
 
 def test_a_role_that_may_not_export_is_refused(
-    trial: Trial, database_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    trial: Trial, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code, _, err = run(capsys, database_url, "export", "odm", "--out", str(tmp_path / "x.xml"), "--draft",
+    code, _, err = run(capsys, trial, "export", "odm", "--out", str(tmp_path / "x.xml"), "--draft",
                        user="coordinator")  # fmt: skip
     assert code == 2
     assert "may not export.run" in err
@@ -79,9 +81,11 @@ def test_a_role_that_may_not_export_is_refused(
 
 
 def test_import_odm_writes_the_forms_of_an_exported_file_and_refuses_a_file_that_is_not_odm(
-    trial: Trial, database_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    trial: Trial, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code, _, _ = run(capsys, database_url, "export", "odm", "--out", str(tmp_path / "study.xml"), "--draft")
+    code, _, _ = run(
+        capsys, trial, "export", "odm", "--out", str(tmp_path / "study.xml"), "--draft", user="sponsor"
+    )
     assert code == 0
     capsys.readouterr()
     assert (

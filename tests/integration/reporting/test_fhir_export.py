@@ -20,7 +20,7 @@ from celltrial.study.subjects.models import Subject
 def test_the_bundle_reads_back_with_every_resource_valid_and_every_reference_inside_it(
     trial: Trial, tmp_path: Path
 ) -> None:
-    trial.lock_study()
+    trial.locked()
     path = tmp_path / "bundle.json"
     counts = trial.edc.run(lambda s: write_fhir(load_trial_data(s, by=trial.edc["sponsor"]), path))
     raw = json.loads(path.read_text())

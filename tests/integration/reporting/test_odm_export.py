@@ -24,7 +24,7 @@ NS = {"odm": "http://www.cdisc.org/ns/odm/v1.3"}
 def test_the_odm_file_is_schema_valid_and_holds_every_subject_form_audit_record_and_signature(
     trial: Trial, tmp_path: Path
 ) -> None:
-    trial.lock_study()
+    trial.locked()
     path = tmp_path / "study.xml"
     result = trial.edc.run(lambda s: write_odm(s, load_trial_data(s, by=trial.edc["sponsor"]), path))
     document = etree.parse(str(path))
@@ -51,6 +51,7 @@ def test_the_odm_file_is_schema_valid_and_holds_every_subject_form_audit_record_
 
 
 def test_importing_the_exported_metadata_gives_back_every_shipped_form(trial: Trial, tmp_path: Path) -> None:
+    trial.unlocked()
     path = tmp_path / "study.xml"
     trial.edc.run(lambda s: write_odm(s, load_trial_data(s, by=trial.edc["sponsor"], draft=True), path))
     assert "DRAFT" in etree.parse(str(path)).getroot().get("Description", "")

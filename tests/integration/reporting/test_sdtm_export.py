@@ -32,6 +32,7 @@ def read(folder: Path, domain: str) -> tuple[object, object]:
 def test_an_unlocked_trial_is_refused_naming_a_subject_and_written_only_as_a_draft(
     trial: Trial, tmp_path: Path
 ) -> None:
+    trial.unlocked()
     with pytest.raises(Conflict) as refused:
         export(trial, tmp_path / "final")
     assert refused.value.field is not None
@@ -46,7 +47,7 @@ def test_an_unlocked_trial_is_refused_naming_a_subject_and_written_only_as_a_dra
 def test_every_dataset_reads_back_conformant_with_counts_matching_the_database(
     trial: Trial, tmp_path: Path
 ) -> None:
-    trial.lock_study()
+    trial.locked()
     result = export(trial, tmp_path)
     assert [str(finding) for finding in result.findings] == []  # type: ignore[attr-defined]
     assert check_folder(tmp_path) == []
