@@ -19,10 +19,12 @@ from celltrial.database import make_engine, session_factory, unit_of_work
 from celltrial.errors import Conflict
 from celltrial.simulate.demo_users import DEMO_PASSWORD
 from celltrial.simulate.fingerprint import fingerprint
+from celltrial.simulate.scenario import Cited, default_scenario
 from celltrial.simulate.trial import SimulationSummary, simulate_trial
 from celltrial.study.audit import service as audit
 from celltrial.study.safety.models import CrsIcansAssessment
 from celltrial.study.subjects import service as subjects
+from celltrial.study.trial import service as trials
 from celltrial.study.types import utcnow
 from celltrial.study.users import passwords
 from celltrial.study.users import service as users
@@ -113,3 +115,25 @@ def test_another_seed_gives_another_trial(tmp_path: Path) -> None:
     assert digests[0] != digests[1]
     assert other.audit_verified
     assert same.audit_verified
+
+
+def test_a_toxic_product_trips_the_stopping_rule_and_recruitment_is_suspended(tmp_path: Path) -> None:
+    scenario = default_scenario()
+    toxic = Cited[dict[str, float]](
+        value={"0": 0.0, "1": 0.2, "2": 0.2, "3": 0.5, "4": 0.1},
+        source="test: a product with 60 % severe CRS",
+    )
+    scenario = scenario.model_copy(
+        update={"toxicity": scenario.toxicity.model_copy(update={"crs_max_grade": toxic})}
+    )
+    url = f"sqlite:///{tmp_path / 'toxic.db'}"
+    summary = simulate_trial(url, patients=14, seed=3, until=date(2026, 2, 1), scenario=scenario)
+    assert summary.activity["recruitment suspended by the stopping rule"] == 1
+    assert summary.consort.crs_grade_3_or_more >= 3
+    assert summary.consort.not_screened_recruitment_closed + summary.consort.eligible_not_enrolled >= 1
+    engine = make_engine(url)
+    try:
+        with session_factory(engine)() as session:
+            assert str(trials.the_study(session).status) == "SUSPENDED"
+    finally:
+        engine.dispose()
