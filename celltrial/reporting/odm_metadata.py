@@ -99,7 +99,7 @@ def _item_def(mdv: etree._Element, form: FormDefinition, field: FieldDefinition)
         if bound is None:
             continue
         check = etree.SubElement(item, odm("RangeCheck"), {"Comparator": comparator, "SoftHard": "Soft"})
-        etree.SubElement(check, odm("CheckValue")).text = f"{bound:g}"
+        etree.SubElement(check, odm("CheckValue")).text = f"{bound:.15g}"
         _text(check, "ErrorMessage", f"{field.described()} is {word} the expected range ({bound:g})")
     if field.choices:
         etree.SubElement(item, odm("CodeListRef"), {"CodeListOID": f"CL.{form.code}.{field.name}"})
