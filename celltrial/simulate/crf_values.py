@@ -7,7 +7,7 @@ stream. Field names and codes are those of the CRF data dictionaries.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 import numpy as np
@@ -69,6 +69,58 @@ def demographics(patient: VirtualPatient) -> dict[str, Any]:
         "race": ["asian"],
         "height": patient.height_cm,
         "weight": patient.weight_kg,
+    }
+
+
+_REGIMENS = {
+    True: (
+        "VDLP induction",
+        "Hyper-CVAD",
+        "Nelarabine, cyclophosphamide, etoposide",
+        "Venetoclax with decitabine",
+    ),
+    False: ("CHOP", "GDP", "Chidamide", "Pralatrexate"),
+}
+
+
+def prior_therapies(patient: VirtualPatient, rng: np.random.Generator) -> list[dict[str, Any]]:
+    """One prior-therapy CRF entry per line (transplant included), oldest first, ending before referral."""
+    count = min(patient.prior_lines, 4)
+    months = sorted(int(m) for m in rng.integers(3, 36, size=count))[::-1]
+    regimens = _REGIMENS[patient.leukaemia]
+    entries = []
+    for line, back in enumerate(months, start=1):
+        start = patient.referred_on - timedelta(days=30 * back + 20)
+        last = line == count
+        transplant = patient.prior_hsct and line == count - 1
+        entries.append(
+            {
+                "line_number": line,
+                "therapy_type": "allogeneic_hsct" if transplant else "chemotherapy",
+                "regimen": "Allogeneic HSCT" if transplant else regimens[(line - 1) % len(regimens)],
+                "start_date": start.isoformat(),
+                "end_date": (start + timedelta(days=60)).isoformat(),
+                "cycles": 1 if transplant else int(rng.integers(1, 4)),
+                "best_response": "pd" if last else "cr" if patient.relapsed and line == 1 else "pr",
+                "outcome": "refractory" if last or not patient.relapsed else "relapsed",
+            }
+        )
+    return entries
+
+
+def medical_history(patient: VirtualPatient, diagnosed: date) -> dict[str, Any]:
+    """The medical-history entry of the malignancy itself."""
+    names = {
+        "t_cell_all": "T-cell acute lymphoblastic leukaemia",
+        "t_lbl": "T-lymphoblastic lymphoma",
+        "t_cell_lymphoma": "Peripheral T-cell lymphoma",
+        "cd7_aml": "CD7-positive acute myeloid leukaemia",
+    }
+    return {
+        "condition": names[patient.diagnosis],
+        "onset_date": diagnosed.isoformat(),
+        "ongoing": True,
+        "grade": 3,
     }
 
 

@@ -9,13 +9,13 @@ is reached the sponsor closes recruitment; patients still in screening are then 
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 from sqlalchemy.orm import Session
 
 from celltrial.eligibility import evaluate, load_rules, read_form
 from celltrial.simulate import crf_values
-from celltrial.simulate.crf import enter, load_schedule
+from celltrial.simulate.crf import add_entry, enter, load_schedule
 from celltrial.simulate.outcomes import draw_course
 from celltrial.simulate.patients import VirtualPatient, generator
 from celltrial.simulate.screening_facts import screening_form, screening_values
@@ -142,7 +142,31 @@ def _screen(session: Session, world: World, journey: Journey) -> None:
         by=team.coordinator,
     )
     journey.facts["screening_values"] = values
+    _history(session, world, journey)
     world.plan(journey, patient.enrolment_on, 10, lambda later: _enrol(later, world, journey))
+
+
+def _history(session: Session, world: World, journey: Journey) -> None:
+    """The prior therapies and the malignancy on the screening visit's repeating CRFs."""
+    patient, on = journey.patient, journey.patient.screened_on
+    by = world.site_staff(journey).coordinator
+    lines = crf_values.prior_therapies(patient, journey.rng)
+    for number, values in enumerate(lines):
+        if number == 0:
+            enter(session, world, journey, "SCR", "prior_therapy", values, on, by=by)
+        else:
+            add_entry(session, world, journey, "prior_therapy", values, on, by=by, visit_code="SCR")
+    diagnosed = date.fromisoformat(str(lines[0]["start_date"])) - timedelta(days=10)
+    enter(
+        session,
+        world,
+        journey,
+        "SCR",
+        "medical_history",
+        crf_values.medical_history(patient, diagnosed),
+        on,
+        by=by,
+    )
 
 
 def _enrol(session: Session, world: World, journey: Journey) -> None:
