@@ -89,7 +89,8 @@ def server(url: str, workers: int) -> Iterator[str]:
     port = free_port()
     command = [sys.executable, "-c", "from celltrial.cli import run; run()", "serve", "--db", url,
                "--port", str(port), "--workers", str(workers)]  # fmt: skip
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    log = (Path(tempfile.gettempdir()) / "celltrial-bench-server.log").open("wb")
+    process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 120
@@ -100,9 +101,7 @@ def server(url: str, workers: int) -> Iterator[str]:
             except httpx.HTTPError:
                 pass
             if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(
-                    f"the server did not start: {process.stderr.read().decode() if process.stderr else ''}"
-                )
+                raise RuntimeError(f"the server did not start; see {log.name}")
             time.sleep(0.5)
         yield base
     finally:
@@ -111,6 +110,7 @@ def server(url: str, workers: int) -> Iterator[str]:
             process.wait(timeout=20)
         except subprocess.TimeoutExpired:
             process.kill()
+        log.close()
 
 
 def prepare(base: str, passwords: dict[str, str], subjects_needed: int) -> dict[str, Any]:
@@ -157,7 +157,7 @@ def prepare(base: str, passwords: dict[str, str], subjects_needed: int) -> dict[
 async def run_clients(
     clients: int,
     seconds: float,
-    request: Callable[[httpx.AsyncClient, int], Awaitable[bool]],
+    request: Callable[[httpx.AsyncClient, int], Awaitable[str]],
     base: str,
     think: float = 0.0,
 ) -> dict[str, float]:
@@ -165,6 +165,7 @@ async def run_clients(
     between requests); latency percentiles and throughput."""
     latencies: list[float] = []
     errors = 0
+    kinds: dict[str, int] = {}
     stop = time.monotonic() + seconds
     limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
 
@@ -175,9 +176,12 @@ async def run_clients(
             while time.monotonic() < stop:
                 started = time.perf_counter()
                 try:
-                    ok = await request(http, number)
-                except httpx.HTTPError:
-                    ok = False
+                    outcome = await request(http, number)
+                except httpx.HTTPError as error:
+                    outcome = type(error).__name__
+                ok = outcome == "ok"
+                if not ok:
+                    kinds[outcome] = kinds.get(outcome, 0) + 1
                 latencies.append((time.perf_counter() - started) * 1000)
                 errors += not ok
                 if think:
@@ -190,6 +194,7 @@ async def run_clients(
     return {
         "requests": len(latencies),
         "errors": errors,
+        "error_kinds": kinds,
         "throughput_per_s": round(len(latencies) / elapsed, 1),
         "p50_ms": round(cuts[49], 1),
         "p95_ms": round(cuts[94], 1),
@@ -223,13 +228,13 @@ def main() -> None:
                 raise SystemExit(f"only {len(forms)} laboratory forms for {options.clients} clients")
             versions = {form["id"]: form["version"] for form in forms}
 
-            async def read_casebook(http: httpx.AsyncClient, number: int) -> bool:
+            async def read_casebook(http: httpx.AsyncClient, number: int) -> str:
                 answer = await http.get(
                     f"/api/v1/subjects/{subjects[number % len(subjects)]}/forms", headers=headers
                 )
-                return answer.status_code == 200
+                return "ok" if answer.status_code == 200 else f"HTTP {answer.status_code}"
 
-            async def save_form(http: httpx.AsyncClient, number: int) -> bool:
+            async def save_form(http: httpx.AsyncClient, number: int) -> str:
                 form_id = forms[number]["id"]
                 values = {
                     "collection_date": utcnow().date().isoformat(),
@@ -242,7 +247,11 @@ def main() -> None:
                 )
                 if answer.status_code == 200:
                     versions[form_id] = answer.json()["form"]["version"]
-                return answer.status_code == 200
+                    return "ok"
+                if answer.status_code == 409:
+                    latest = await http.get(f"/api/v1/forms/{form_id}", headers=headers)
+                    versions[form_id] = latest.json()["version"]
+                return f"HTTP {answer.status_code}"
 
             results = {
                 "database": url.split("://", 1)[0] if options.sqlite else "postgresql",
@@ -252,10 +261,15 @@ def main() -> None:
                 "casebook_forms_per_read": len(
                     httpx.get(f"{base}/api/v1/subjects/{subjects[0]}/forms", headers=headers).json()
                 ),
+                "think_ms": options.think_ms,
                 "casebook_read": asyncio.run(
-                    run_clients(options.clients, options.seconds, read_casebook, base)
+                    run_clients(
+                        options.clients, options.seconds, read_casebook, base, options.think_ms / 1000
+                    )
                 ),
-                "form_save": asyncio.run(run_clients(options.clients, options.seconds, save_form, base)),
+                "form_save": asyncio.run(
+                    run_clients(options.clients, options.seconds, save_form, base, options.think_ms / 1000)
+                ),
             }
     print(json.dumps(results, indent=2))
     for scenario in ("casebook_read", "form_save"):

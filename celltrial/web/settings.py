@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import os
-import secrets
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import timedelta
 
 from celltrial.errors import InvalidInput
@@ -40,25 +39,20 @@ class WebSettings:
     """Mark cookies Secure: always (True), never (False), or when the request came over HTTPS (None)."""
     nct_id: str | None = None
     """The study served; None means the only study registered in the database."""
-    secret_key: str = field(default_factory=lambda: secrets.token_urlsafe(32), repr=False)
-    """Signs the login form's CSRF token (``CELLTRIAL_SECRET_KEY``; random per process otherwise)."""
 
     @classmethod
     def from_environment(cls) -> WebSettings:
         """Defaults overridden by ``CELLTRIAL_IDLE_TIMEOUT_MINUTES``, ``..._TOKEN_LIFETIME_HOURS``,
-        ``CELLTRIAL_SECURE_COOKIES`` (``always``/``never``/``auto``), ``CELLTRIAL_STUDY`` and
-        ``CELLTRIAL_SECRET_KEY``."""
+        ``CELLTRIAL_SECURE_COOKIES`` (``always``/``never``/``auto``) and ``CELLTRIAL_STUDY``."""
         secure = os.environ.get("CELLTRIAL_SECURE_COOKIES", "auto").strip().lower()
         if secure not in {"always", "never", "auto"}:
             raise InvalidInput(
                 f"CELLTRIAL_SECURE_COOKIES={secure!r} must be always, never or auto",
                 field="CELLTRIAL_SECURE_COOKIES",
             )
-        key = os.environ.get("CELLTRIAL_SECRET_KEY")
         return cls(
             idle_timeout=timedelta(minutes=_minutes("CELLTRIAL_IDLE_TIMEOUT_MINUTES", 15)),
             token_lifetime=timedelta(hours=_minutes("CELLTRIAL_TOKEN_LIFETIME_HOURS", 8)),
             secure_cookies={"always": True, "never": False}.get(secure),
             nct_id=os.environ.get("CELLTRIAL_STUDY") or None,
-            **({"secret_key": key} if key else {}),
         )

@@ -52,7 +52,7 @@ def world(tmp_path_factory: pytest.TempPathFactory, quick_hashing: None) -> Worl
 @pytest.fixture(scope="module")
 def client(world: World) -> Iterator[TestClient]:
     """A test client of the app on the module's database."""
-    app = create_app(world.url, WebSettings(secret_key="e2e"))
+    app = create_app(world.url, WebSettings())
     with TestClient(app) as test_client:
         yield test_client
 

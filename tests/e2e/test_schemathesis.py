@@ -51,7 +51,7 @@ ROLE_BY_OPERATION: list[tuple[str, str, str]] = [
 
 def _labels() -> list[str]:
     """Every operation of the published schema (read from an app that is never given a request)."""
-    app = create_app("sqlite:///:memory:", WebSettings(secret_key="schema"))
+    app = create_app("sqlite:///:memory:", WebSettings())
     return [
         result.ok().label
         for result in schemathesis.openapi.from_asgi("/openapi.json", app).get_all_operations()
@@ -72,7 +72,7 @@ def _role(method: str, path: str) -> str:
 @pytest.fixture(scope="module")
 def api(world: World) -> tuple[Any, dict[str, str]]:
     """The app on the module's database, its schema, and a bearer token per role."""
-    app = create_app(world.url, WebSettings(secret_key="schemathesis"))
+    app = create_app(world.url, WebSettings())
     with TestClient(app) as client:
         tokens = {role: token_headers(client, world.usernames[role])["Authorization"] for role in ROLES}
     return schemathesis.openapi.from_asgi("/openapi.json", app), tokens

@@ -17,7 +17,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser-login")]
 
 @pytest.fixture(scope="module")
 def base_url(world: World) -> Iterator[str]:
-    with live_server(create_app(world.url, WebSettings(secret_key="browser"))) as url:
+    with live_server(create_app(world.url, WebSettings())) as url:
         yield url
 
 

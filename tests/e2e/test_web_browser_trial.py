@@ -27,7 +27,7 @@ TODAY = utcnow().date()
 
 @pytest.fixture(scope="module")
 def base_url(world: World) -> Iterator[str]:
-    with live_server(create_app(world.url, WebSettings(secret_key="browser"))) as url:
+    with live_server(create_app(world.url, WebSettings())) as url:
         yield url
 
 

@@ -56,7 +56,7 @@ def test_the_demo_prints_a_login_per_role_and_the_address(demo: tuple[str, dict[
 
 def test_the_demo_trial_can_be_worked_with_the_printed_logins(demo: tuple[str, dict[str, str]]) -> None:
     url, logins = demo
-    with TestClient(create_app(url, WebSettings(secret_key="demo"))) as client:
+    with TestClient(create_app(url, WebSettings())) as client:
         log_in(client, "monitor", logins["monitor"])
         page = client.get("/").text
         assert 'data-testid="enrolment">3 / 40<' in page

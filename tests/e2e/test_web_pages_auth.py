@@ -50,7 +50,7 @@ def test_the_session_cookie_is_http_only_and_same_site(client: TestClient, world
 
 
 def test_the_cookie_is_secure_when_served_over_https(world: World) -> None:
-    app = create_app(world.url, WebSettings(secret_key="e2e"))
+    app = create_app(world.url, WebSettings())
     with TestClient(app, base_url="https://testserver") as secure_client:
         form = secure_client.get("/login")
         response = secure_client.post(
@@ -119,7 +119,7 @@ def test_logging_out_without_the_csrf_token_is_refused(client: TestClient, world
 
 
 def test_a_session_ends_after_the_idle_timeout(world: World) -> None:
-    app = create_app(world.url, WebSettings(secret_key="e2e", idle_timeout=timedelta(milliseconds=300)))
+    app = create_app(world.url, WebSettings(idle_timeout=timedelta(milliseconds=300)))
     with TestClient(app) as quick:
         log_in(quick, world["data_manager"])
         assert quick.get("/", follow_redirects=False).status_code == 200

@@ -31,7 +31,7 @@ def test_serve_refuses_a_database_it_cannot_reach(capsys: pytest.CaptureFixture[
 
 
 def test_an_unreachable_database_is_a_503_problem_not_a_crash() -> None:
-    with TestClient(create_app(UNREACHABLE, WebSettings(secret_key="down"))) as client:
+    with TestClient(create_app(UNREACHABLE, WebSettings())) as client:
         health = client.get("/api/v1/health")
         assert health.status_code == 503
         assert health.headers["content-type"] == "application/problem+json"

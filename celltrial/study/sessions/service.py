@@ -11,8 +11,9 @@ from __future__ import annotations
 import hashlib
 import secrets
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from celltrial.errors import InvalidInput, NotAllowed, NotFound
@@ -40,6 +41,20 @@ TOUCH_EVERY = timedelta(seconds=30)
 """A session's or token's last-use time is written at most this often (one write per page view is waste)."""
 
 TOKEN_REFUSED = "the bearer token is unknown, expired or revoked: request a new one at /api/v1/auth/token"
+
+
+def _touch(session: Session, model: Any, row_id: int, column: Any, now: datetime, every: timedelta) -> None:
+    """Record the last use of a session or token, at most every ``every``, without ever waiting.
+
+    The UPDATE runs at once (not at the request's later flush) and, on PostgreSQL, skips a row
+    another request is touching: a request never queues on the row of a token that fifty
+    concurrent clients share, and never holds that row while it waits for the study's write lock.
+    """
+    query = update(model).where(model.id == row_id, or_(column.is_(None), column < now - every))
+    if session.get_bind().dialect.name == "postgresql":
+        free = select(model.id).where(model.id == row_id).with_for_update(skip_locked=True)
+        query = query.where(model.id.in_(free))
+    session.execute(query.values({column.key: now}).execution_options(synchronize_session=False))
 
 
 def _digest(secret: str) -> str:
@@ -80,7 +95,7 @@ def user_for_token(session: Session, *, secret: str, now: datetime | None = None
         state = "disabled" if user.disabled else "locked"
         raise NotAllowed(f"the account {user.username!r} is {state}", field="authorization")
     if token.last_used_at is None or now - token.last_used_at >= TOUCH_EVERY:
-        token.last_used_at = now
+        _touch(session, ApiToken, token.id, ApiToken.last_used_at, now, TOUCH_EVERY)
     return user
 
 
@@ -134,8 +149,9 @@ def resume(
     if user is None or not user.active:
         row.ended_at, row.end_reason = now, "account inactive"
         return None
-    if now - row.last_seen_at >= min(TOUCH_EVERY, idle_timeout / 10):
-        row.last_seen_at = now
+    every = min(TOUCH_EVERY, idle_timeout / 10)
+    if now - row.last_seen_at >= every:
+        _touch(session, WebSession, row.id, WebSession.last_seen_at, now, every)
     return row, user
 
 

@@ -149,3 +149,52 @@ def test_the_new_password_must_differ_from_the_current_one(
         user = users.get_or_raise(session, user_id=people["ann"].id)
         with pytest.raises(InvalidInput, match="differ"):
             sign_in.change_password(session, user=user, current_password=PASSWORD, new_password=PASSWORD)
+
+
+def test_using_a_token_records_its_last_use_at_most_every_half_minute(
+    sessions: sessionmaker[Session], people: dict[str, User]
+) -> None:
+    with unit_of_work(sessions) as session:
+        secret, token = sign_in.issue_token(session, user=people["ann"], lifetime=timedelta(hours=1))
+    later = utcnow() + timedelta(minutes=1)
+    with unit_of_work(sessions) as session:
+        sign_in.user_for_token(session, secret=secret, now=later)
+    with unit_of_work(sessions) as session:
+        sign_in.user_for_token(session, secret=secret, now=later + timedelta(seconds=5))
+    with unit_of_work(sessions) as session:
+        assert session.get_one(ApiToken, token.id).last_used_at == later
+
+
+@pytest.mark.postgres
+def test_a_request_never_waits_for_another_one_touching_the_same_token(postgres_database: str) -> None:
+    from sqlalchemy import text
+
+    from celltrial.database import upgrade
+
+    engine = make_engine(postgres_database)
+    with engine.begin() as connection:
+        connection.execute(text("DROP SCHEMA public CASCADE"))
+        connection.execute(text("CREATE SCHEMA public"))
+    upgrade(engine)
+    factory = session_factory(engine)
+    try:
+        admin = users.operator("tests")
+        with unit_of_work(factory) as session:
+            user = users.create(
+                session, username="cat", full_name="Cat Person", role="sponsor", password=PASSWORD, by=admin
+            )
+            secret, token = sign_in.issue_token(session, user=user, lifetime=timedelta(hours=1))
+        first, second = factory(), factory()
+        try:
+            sign_in.user_for_token(first, secret=secret, now=utcnow() + timedelta(minutes=1))  # holds the row
+            second.execute(text("SET LOCAL lock_timeout = '500ms'"))
+            sign_in.user_for_token(second, secret=secret, now=utcnow() + timedelta(minutes=2))
+            second.commit()
+            first.commit()
+        finally:
+            first.close()
+            second.close()
+        with unit_of_work(factory) as session:
+            assert session.get_one(ApiToken, token.id).last_used_at is not None
+    finally:
+        engine.dispose()
