@@ -190,7 +190,8 @@ def _tables(ndjson: Path, out: Path) -> None:
         for name, query in _OMOP.items():
             target = (out / f"{name}.parquet").as_posix()
             con.execute(
-                f"COPY ({query.replace('{vocab}', _vocab('o.system'))}) TO '{target}' (FORMAT parquet)"
+                f"COPY ({query.replace('{vocab}', _vocab('o.system')).replace('{persons}', _PERSONS)}) "
+                f"TO '{target}' (FORMAT parquet)"
             )
     except duckdb.Error as error:
         raise InvalidInput(f"cannot read the FHIR resources: {error}", field=str(ndjson)) from None

@@ -257,6 +257,11 @@ def condition_records(source: OmopSource, concepts: ConceptMap, as_of: date) -> 
     """
     names = condition_columns(concepts)
     standard = [(i, n) for n, fact in enumerate(names) for i in sorted(concepts.facts[fact].concept_ids)]
+    coded = [
+        (i, n)
+        for n, fact in enumerate(names)
+        for i in sorted(concepts.facts[fact].concept_ids | concepts.facts[fact].local_ids)
+    ]
     icd = [(i, n) for n, fact in enumerate(names) for i in sorted(concepts.facts[fact].source_ids)]
     local = [(i, n) for n, fact in enumerate(names) for i in sorted(concepts.facts[fact].local_ids)]
     on = ibis.literal(as_of, "date")
@@ -273,12 +278,12 @@ def condition_records(source: OmopSource, concepts: ConceptMap, as_of: date) -> 
             problem=(start > on).fill_null(False),
         )
 
-    parts = [from_conditions(c.filter(c.condition_concept_id.isin([i for i, _ in standard] or [-1])),
-                             "condition_concept_id", standard)]  # fmt: skip
+    matched = c.filter(c.condition_concept_id.isin([i for i, _ in coded] or [-1]))
+    parts = [from_conditions(matched, "condition_concept_id", coded)]
     if icd:
         unmatched = c.filter(
             c.condition_source_concept_id.isin([i for i, _ in icd])
-            & ~c.condition_concept_id.isin([i for i, _ in standard] or [-1])
+            & ~c.condition_concept_id.isin([i for i, _ in coded] or [-1])
         )
         parts.append(from_conditions(unmatched, "condition_source_concept_id", icd))
     o = source.table("observation")

@@ -190,7 +190,10 @@ def _open_duckdb_file(path: Path, location: str) -> OmopSource:
         con = ibis.duckdb.connect(str(path), read_only=True)
     except Exception as error:  # duckdb raises its own IOException/InvalidInputException types
         raise InvalidInput(f"not a DuckDB database: {error}", field=location) from None
-    names = {name.lower(): name for name in con.list_tables()}
+    listed = con.raw_sql(
+        "SELECT DISTINCT table_name FROM information_schema.tables WHERE table_schema = current_schema()"
+    ).fetchall()  # ibis's list_tables calls an API DuckDB 2 removed
+    names = {str(row[0]).lower(): str(row[0]) for row in listed}
     tables = {name: con.table(names[name]) for name in (*REQUIRED_COLUMNS, *OPTIONAL_TABLES) if name in names}
     return OmopSource(location, "duckdb", con, tables, [con.disconnect])
 

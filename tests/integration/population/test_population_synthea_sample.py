@@ -1,0 +1,63 @@
+"""The OHDSI Synthea OMOP sample (zip of Parquet) runs end to end through celltrial prescreen."""
+
+from __future__ import annotations
+
+import json
+import zipfile
+from datetime import date
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+
+from celltrial.cli import main
+
+pytestmark = pytest.mark.filterwarnings("ignore:fetch_arrow_table:DeprecationWarning")
+ON = date(2022, 10, 10)
+
+
+def _persons(archive: Path, tmp_path: Path) -> tuple[list[dict[str, object]], set[int]]:
+    with zipfile.ZipFile(archive) as zipped:
+        zipped.extract("Synthea27NjParquet/person.parquet", tmp_path)
+        zipped.extract("Synthea27NjParquet/death.parquet", tmp_path)
+    persons = pq.read_table(tmp_path / "Synthea27NjParquet" / "person.parquet").to_pylist()
+    deaths = pq.read_table(tmp_path / "Synthea27NjParquet" / "death.parquet").to_pylist()
+    dead = {int(d["person_id"]) for d in deaths if d["death_date"] <= ON}  # type: ignore[operator]
+    return persons, dead
+
+
+def test_the_sample_runs_and_counts_the_living(
+    synthea_omop: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["prescreen", "--omop", str(synthea_omop), "--date", ON.isoformat(), "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    persons, dead = _persons(synthea_omop, tmp_path)
+    assert data["total"] == len(persons) - len(dead)
+    assert data["deceased_before_as_of"] == len(dead)
+
+
+def test_age_fails_exactly_the_living_outside_14_to_75(
+    synthea_omop: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["prescreen", "--omop", str(synthea_omop), "--date", ON.isoformat(), "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    persons, dead = _persons(synthea_omop, tmp_path)
+    outside = 0
+    for person in persons:
+        if int(person["person_id"]) in dead:  # type: ignore[call-overload]
+            continue
+        born = person["birth_datetime"].date()  # type: ignore[union-attr]
+        age = ON.year - born.year - ((ON.month, ON.day) < (born.month, born.day))
+        outside += not 14 <= age <= 75
+    assert outside > 0
+    assert data["failed_alone"]["I6"] == outside
+
+
+def test_the_sample_has_no_haematological_diagnosis_so_nobody_is_confirmed_eligible(
+    synthea_omop: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["prescreen", "--omop", str(synthea_omop), "--date", ON.isoformat(), "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["confirmed"] == 0
+    criteria = {c["criterion"]: c for c in data["criteria"]}
+    assert criteria["I1"]["unknown"] == data["total"]
