@@ -11,21 +11,19 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from sqlalchemy.orm import Session
 
 from celltrial.commands.subject import JSON_OPTION, STUDY_OPTION, USER_OPTION, acting_user
 from celltrial.errors import InvalidInput
-from celltrial.reporting.ctgov_results import current_record, write_results
-from celltrial.reporting.fhir_export import write_fhir
-from celltrial.reporting.odm import write_odm
-from celltrial.reporting.sdtm import write_sdtm
-from celltrial.reporting.trialdata import TrialData, load_trial_data
 from celltrial.study.audit import service as audit
 from celltrial.study.console import DB_OPTION, command_session
-from celltrial.study.users.models import User
+
+if TYPE_CHECKING:  # the writers (pandas, pyreadstat, lxml, fhir.resources) load when an export runs
+    from celltrial.reporting.trialdata import TrialData
+    from celltrial.study.users.models import User
 
 __all__ = ["record_export", "register"]
 
@@ -64,6 +62,8 @@ def _run(
     target: str,
     write: Callable[[Session, TrialData], dict[str, Any]],
 ) -> dict[str, Any]:
+    from celltrial.reporting.trialdata import load_trial_data
+
     with command_session(db) as session:
         by = acting_user(session, user)
         data = load_trial_data(session, by=by, nct_id=study, draft=draft)
@@ -91,6 +91,8 @@ def sdtm(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """SDTMIG 3.4 datasets as SAS transport v5 files with define.xml 2.1."""
+    from celltrial.reporting.sdtm import write_sdtm
+
     findings: list[str] = []
 
     def write(_session: Session, data: TrialData) -> dict[str, Any]:
@@ -116,6 +118,8 @@ def odm(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """CDISC ODM 1.3.2: CRF metadata and clinical data with audit records and signatures."""
+    from celltrial.reporting.odm import write_odm
+
     result = _run(
         db=db,
         user=user,
@@ -138,6 +142,8 @@ def fhir(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """A FHIR R4 Bundle: ResearchStudy, subjects, patients, consents, adverse events, observations."""
+    from celltrial.reporting.fhir_export import write_fhir
+
     result = _run(
         db=db,
         user=user,
@@ -160,6 +166,7 @@ def ctgov_results(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """The ClinicalTrials.gov resultsSection, after the registry's data-quality checks."""
+    from celltrial.reporting.ctgov_results import write_results
 
     def write(_session: Session, data: TrialData) -> dict[str, Any]:
         results = write_results(data, out)["resultsSection"]
@@ -185,6 +192,8 @@ def ctgov_record(
     db: str | None = DB_OPTION,
 ) -> None:
     """The registry record (CT.gov API v2 JSON) with the current status and enrolment."""
+    from celltrial.reporting.ctgov_results import current_record
+
     record: dict[str, Any] = {}
 
     def write(_session: Session, data: TrialData) -> dict[str, Any]:

@@ -8,8 +8,6 @@ from pathlib import Path
 
 import typer
 
-from celltrial.reporting.odm_import import import_odm_forms
-
 __all__ = ["register"]
 
 import_app = typer.Typer(help="Import study definitions from other systems.", no_args_is_help=True)
@@ -32,6 +30,8 @@ def odm(
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Turn each FormDef into a celltrial data dictionary (<code>.yaml); all forms or none."""
+    from celltrial.reporting.odm_import import import_odm_forms
+
     written = import_odm_forms(file, out or _default_folder())
     if as_json:
         typer.echo(json.dumps({"forms": [path.stem for path in written], "folder": str(written[0].parent)}))

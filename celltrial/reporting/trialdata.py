@@ -31,7 +31,7 @@ from celltrial.study.forms.models import FormInstance
 from celltrial.study.locks.service import get_active
 from celltrial.study.permissions import Action, require
 from celltrial.study.safety.models import AdverseEvent, CrsIcansAssessment
-from celltrial.study.screening.decision import EligibilityResult, effective_verdicts
+from celltrial.study.screening.decision import EligibilityResult, effective_verdicts, screen_fail_reasons
 from celltrial.study.screening.models import EligibilityJudgment, ScreeningAttempt
 from celltrial.study.sites.models import Site
 from celltrial.study.subjects.models import Subject
@@ -117,13 +117,12 @@ class ScreeningRecord:
     decision: str
     criteria: tuple[CriterionOutcome, ...]
 
+    excluded_by: tuple[str, ...] = ()
+    """The criteria that excluded the patient (the screening's screen-fail reasons)."""
+
     def failed(self) -> list[CriterionOutcome]:
-        """The criteria that exclude the patient: inclusions not met, exclusions met."""
-        return [
-            c
-            for c in self.criteria
-            if c.verdict == ("not_met" if c.kind == "inclusion" else "met") and "." not in c.id
-        ]
+        """The excluding criteria: top-level inclusions not met, exclusions met, after judgments."""
+        return [c for c in self.criteria if c.id in self.excluded_by]
 
 
 @dataclass(frozen=True)
@@ -262,7 +261,8 @@ def _screenings(session: Session, subject_ids: set[int]) -> list[ScreeningRecord
         if attempt.subject_id not in subject_ids:
             continue
         criteria = EligibilityResult.model_validate(attempt.snapshot).criteria
-        verdicts = effective_verdicts(criteria, judged.get(attempt.id, {}))
+        answers = judged.get(attempt.id, {})
+        verdicts = effective_verdicts(criteria, answers)
         outcomes = tuple(CriterionOutcome(c.id, c.kind, verdicts[c.id]) for c in criteria)
         found.append(
             ScreeningRecord(
@@ -273,6 +273,7 @@ def _screenings(session: Session, subject_ids: set[int]) -> list[ScreeningRecord
                 attempt.rule_set_version,
                 attempt.decision,
                 outcomes,
+                tuple(screen_fail_reasons(criteria, answers)),
             )
         )
     return found

@@ -1,0 +1,60 @@
+"""Every export of a simulated trial (celltrial.simulate, 6 patients) reads back clean and counts match."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+
+import pyreadstat
+from fhir.resources.R4B.bundle import Bundle
+from lxml import etree
+from sqlalchemy import func, select
+
+from celltrial.database import make_engine, session_factory, unit_of_work
+from celltrial.reporting.ctgov_results import quality_problems, write_results
+from celltrial.reporting.fhir_export import unresolved_references, write_fhir
+from celltrial.reporting.odm import write_odm
+from celltrial.reporting.schemas import define_schema, odm_schema
+from celltrial.reporting.sdtm import write_sdtm
+from celltrial.reporting.trialdata import load_trial_data
+from celltrial.simulate.trial import simulate_trial
+from celltrial.study.locks import service as locks
+from celltrial.study.safety.models import AdverseEvent
+from celltrial.study.subjects.models import Subject
+from celltrial.study.users import service as users
+
+
+def test_a_simulated_trial_exports_to_conformant_sdtm_valid_odm_and_fhir_and_consistent_results(
+    tmp_path: Path,
+) -> None:
+    url = f"sqlite:///{tmp_path / 'simulated.db'}"
+    simulate_trial(url, patients=6, seed=21, until=date(2026, 6, 1))
+    engine = make_engine(url)
+    try:
+        with unit_of_work(session_factory(engine)) as session:
+            manager = users.get_by_username_or_raise(session, username="datamanager")
+            locks.lock(session, subject_id=None, by=manager, reason="database lock")
+            data = load_trial_data(session, by=manager)
+            sdtm = write_sdtm(data, tmp_path / "sdtm")
+            write_odm(session, data, tmp_path / "study.xml")
+            write_fhir(data, tmp_path / "bundle.json")
+            results = write_results(data, tmp_path / "results.json")["resultsSection"]
+            subjects = session.scalar(select(func.count()).select_from(Subject))
+            events = session.scalar(select(func.count()).select_from(AdverseEvent))
+    finally:
+        engine.dispose()
+    assert [str(finding) for finding in sdtm.findings] == []
+    dm, _ = pyreadstat.read_xport(str(tmp_path / "sdtm" / "dm.xpt"))
+    ae, _ = pyreadstat.read_xport(str(tmp_path / "sdtm" / "ae.xpt"))
+    lb, _ = pyreadstat.read_xport(str(tmp_path / "sdtm" / "lb.xpt"))
+    assert (len(dm), len(ae)) == (subjects, events)
+    assert len(lb) > 0
+    assert define_schema().validate(etree.parse(str(tmp_path / "sdtm" / "define.xml")))
+    odm = etree.parse(str(tmp_path / "study.xml"))
+    assert odm_schema().validate(odm)
+    assert len(odm.findall(".//{http://www.cdisc.org/ns/odm/v1.3}SubjectData")) == subjects
+    bundle = json.loads((tmp_path / "bundle.json").read_text())
+    Bundle.model_validate(bundle)
+    assert unresolved_references(bundle) == []
+    assert quality_problems(results) == []
