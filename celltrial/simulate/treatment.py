@@ -256,6 +256,7 @@ def _release(session: Session, world: World, journey: Journey, collection: Colle
         results=results,
         weight_kg=journey.patient.weight_kg,
         tested_at=at(day, 11),
+        settings=world.settings,
     )
     if collection.out_of_specification:
         manufacturing.approve_exceptional_release(
