@@ -141,7 +141,6 @@ def _screen(session: Session, world: World, journey: Journey) -> None:
         on,
         by=team.coordinator,
     )
-    journey.facts["screening_values"] = values
     _history(session, world, journey)
     world.plan(journey, patient.enrolment_on, 10, lambda later: _enrol(later, world, journey))
 

@@ -103,7 +103,6 @@ class Journey:
     windows: dict[str, tuple[date, date, date]] = field(default_factory=dict)
     forms: dict[tuple[str, str], int] = field(default_factory=dict)
     versions: dict[int, int] = field(default_factory=dict)
-    collection: int = 0
     facts: dict[str, Any] = field(default_factory=dict)
 
     @property
