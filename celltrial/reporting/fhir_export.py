@@ -4,7 +4,8 @@ Resources: the ResearchStudy (from the registry record), per subject a pseudonym
 (identifier ``STUDYID-SITEID-SUBJID``, sex, birth year only, date of death; tagged PSEUDED),
 a ResearchSubject with its status, each Consent, each AdverseEvent (CTCAE or ASTCT grade as an
 extension), Observations (laboratory results with LOINC codes, disease responses) and Procedures
-(leukapheresis, CAR-T infusion). Every entry has a ``urn:uuid`` fullUrl derived from the study
+(leukapheresis, CAR-T infusion, identified by the chain of identity number and the ISBT 128 DINs
+of the collection or of the bags infused). Every entry has a ``urn:uuid`` fullUrl derived from the study
 and the record, and every reference points at an entry of the same Bundle
 (:func:`unresolved_references` checks it). A draft (unlocked data) carries the meta tag ``draft``.
 """
@@ -320,6 +321,20 @@ def _observations(
         )
 
 
+def _product_identifiers(data: TrialData, subject: SubjectRecord, code: str) -> list[dict[str, str]]:
+    """The chain of identity number and the ISBT 128 DINs of the collection or of the bags infused."""
+    found: dict[tuple[str, str], dict[str, str]] = {}
+    for product in (p for p in data.products if p.subject_id == subject.id):
+        found[("coi", product.coi_number)] = {
+            "system": "urn:celltrial:chain-of-identity",
+            "value": product.coi_number,
+        }
+        dins = [product.collection_din] if code == "apheresis" else [din for din, _ in product.infused_bags]
+        for din in dins:
+            found[("din", din)] = {"system": "urn:celltrial:isbt128-din", "value": din}
+    return list(found.values())
+
+
 def _procedures(
     data: TrialData, subject: SubjectRecord, patient: str
 ) -> Iterator[tuple[str, dict[str, Any]]]:
@@ -330,16 +345,17 @@ def _procedures(
         for form in data.forms_of(code, subject.id):
             if form.data.get(when) is None:
                 continue
-            yield (
-                _uuid(data, "procedure", form.id),
-                {
-                    "resourceType": "Procedure",
-                    "status": "completed",
-                    "code": {"text": label},
-                    "subject": _ref(patient),
-                    "performedDateTime": _instant(form.data[when]),
-                },
-            )
+            procedure: dict[str, Any] = {
+                "resourceType": "Procedure",
+                "status": "completed",
+                "code": {"text": label},
+                "subject": _ref(patient),
+                "performedDateTime": _instant(form.data[when]),
+            }
+            identifiers = _product_identifiers(data, subject, code)
+            if identifiers:
+                procedure["identifier"] = identifiers
+            yield _uuid(data, "procedure", form.id), procedure
 
 
 def _validated(resource: dict[str, Any], where: str) -> dict[str, Any]:

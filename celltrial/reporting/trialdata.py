@@ -3,7 +3,8 @@
 :func:`load_trial_data` reads, in the caller's transaction, everything the SDTM, ODM, FHIR and
 ClinicalTrials.gov exports need (study, protocol record and settings, eligibility rules, sites,
 subjects, consents, screenings with judgments, visits, saved CRFs, adverse events, daily CRS/ICANS
-assessments) into frozen dataclasses, so that every export is a pure function of this snapshot.
+assessments, the cell products' chain of identity) into frozen dataclasses, so that every export
+is a pure function of this snapshot.
 
 Exports are of locked data: the study lock, or a lock on every subject. Unlocked data are refused
 (:class:`~celltrial.errors.Conflict` naming the first unlocked subject) unless the export is a
@@ -23,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from celltrial.eligibility.rules import EligibilityRules, load_rules
 from celltrial.errors import Conflict
+from celltrial.product.models import ApheresisCollection, ChainOfIdentity, ManufacturingLot, ProductBag
 from celltrial.protocol.ctgov import Study
 from celltrial.protocol.library import load_study
 from celltrial.protocol.settings import ProtocolSettings
@@ -46,6 +48,7 @@ __all__ = [
     "ConsentRecord",
     "CriterionOutcome",
     "FormRecord",
+    "ProductRecord",
     "ScreeningRecord",
     "SiteRecord",
     "SubjectRecord",
@@ -192,6 +195,19 @@ class AssessmentRecord:
 
 
 @dataclass(frozen=True)
+class ProductRecord:
+    """A subject's cell product: chain of identity, collection and lot, and the bags infused."""
+
+    subject_id: int
+    coi_number: str
+    collection_din: str
+    collected_at: datetime
+    lot_number: str | None
+    infused_bags: tuple[tuple[str, datetime], ...]
+    """(bag DIN, infusion time) of every bag infused."""
+
+
+@dataclass(frozen=True)
 class TrialData:
     """Everything an export reads, at one moment (``extracted_on``)."""
 
@@ -212,6 +228,7 @@ class TrialData:
     forms: tuple[FormRecord, ...] = ()
     adverse_events: tuple[AdverseEventRecord, ...] = ()
     assessments: tuple[AssessmentRecord, ...] = ()
+    products: tuple[ProductRecord, ...] = ()
     extracted_by: str = ""
     _visits_by_id: dict[int, VisitRecord] = field(default_factory=dict, compare=False, repr=False)
 
@@ -274,6 +291,32 @@ def _screenings(session: Session, subject_ids: set[int]) -> list[ScreeningRecord
                 attempt.decision,
                 outcomes,
                 tuple(screen_fail_reasons(criteria, answers)),
+            )
+        )
+    return found
+
+
+def _products(session: Session, subject_ids: set[int]) -> list[ProductRecord]:
+    query = (
+        select(ChainOfIdentity, ApheresisCollection, ManufacturingLot)
+        .join(ApheresisCollection, ApheresisCollection.coi_id == ChainOfIdentity.id)
+        .outerjoin(ManufacturingLot, ManufacturingLot.collection_id == ApheresisCollection.id)
+        .order_by(ChainOfIdentity.subject_id, ApheresisCollection.attempt)
+    )
+    found = []
+    for coi, collection, lot in session.execute(query):
+        if coi.subject_id not in subject_ids:
+            continue
+        bags = session.scalars(select(ProductBag).where(ProductBag.lot_id == lot.id)).all() if lot else []
+        infused = tuple((bag.din, bag.infused_at) for bag in bags if bag.infused_at is not None)
+        found.append(
+            ProductRecord(
+                coi.subject_id,
+                coi.coi_number,
+                collection.din,
+                collection.collected_at,
+                lot.lot_number if lot else None,
+                infused,
             )
         )
     return found
@@ -437,5 +480,6 @@ def load_trial_data(
         forms=forms,
         adverse_events=events,
         assessments=assessments,
+        products=tuple(_products(session, ids)),
         extracted_by=by.username,
     )

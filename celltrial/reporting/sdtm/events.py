@@ -9,7 +9,8 @@ interest to ``AESI``. AEACN is ``NOT APPLICABLE``: the CAR-T cells are one infus
 treatment to change; what was given for the event is AEACNOTH.
 
 EX has the lymphodepletion (fludarabine and cyclophosphamide, mg/m2 per day) and the CAR-T
-infusion (CAR-positive cells per kg, with the product lot) from their CRFs. CM has the
+infusion (CAR-positive cells per kg, with the product lot; EXREFID the ISBT 128 DINs of the bags
+infused, from the chain of identity) from their CRFs. CM has the
 concomitant medications and the prior anticancer drug therapies (CMCAT).
 """
 
@@ -222,6 +223,12 @@ def _ex(data: TrialData, subject: SubjectRecord, numbers: VisitNumbers, ex: Data
                 EXSTDY=study_day(values.get("start_date"), subject.infusion_date),
                 EXENDY=study_day(values.get("end_date"), subject.infusion_date),
             )
+    bags = [
+        din
+        for product in data.products
+        if product.subject_id == subject.id
+        for din, _ in product.infused_bags
+    ]
     for form in data.forms_of("infusion", subject.id):
         values = form.data
         visit = data.visit(form.visit_id)
@@ -229,6 +236,7 @@ def _ex(data: TrialData, subject: SubjectRecord, numbers: VisitNumbers, ex: Data
         ex.add(
             STUDYID=data.nct_id,
             USUBJID=key,
+            EXREFID=", ".join(bags) or None,
             EXSPID=f"INF-{form.id}",
             EXTRT="CD7 CAR-T CELLS",
             EXCAT="CAR-T CELL INFUSION",

@@ -57,4 +57,17 @@ def test_a_simulated_trial_exports_to_conformant_sdtm_valid_odm_and_fhir_and_con
     bundle = json.loads((tmp_path / "bundle.json").read_text())
     Bundle.model_validate(bundle)
     assert unresolved_references(bundle) == []
+    infusions = [
+        e["resource"]
+        for e in bundle["entry"]
+        if e["resource"].get("code", {}).get("text") == "CD7 CAR-T cell infusion"
+    ]
+    assert infusions
+    assert all(
+        {"urn:celltrial:chain-of-identity", "urn:celltrial:isbt128-din"}
+        <= {i["system"] for i in p["identifier"]}
+        for p in infusions
+    )
+    ex, _ = pyreadstat.read_xport(str(tmp_path / "sdtm" / "ex.xpt"))
+    assert all(ex[ex["EXCAT"] == "CAR-T CELL INFUSION"]["EXREFID"] != "")
     assert quality_problems(results) == []
