@@ -262,16 +262,27 @@ def spark_session(master: str) -> Any:
         .config("spark.sql.shuffle.partitions", "4")
         .config("spark.driver.memory", "2g")
     )
+    active = SparkSession.getActiveSession()
+    if active is not None and active.sparkContext.master != master:
+        active.stop()  # a session on another master would be reused silently otherwise
     try:
         session = builder.getOrCreate()
         session.sparkContext.setLogLevel("ERROR")
         session.range(1).count()  # fails fast when the master cannot be reached
     except Exception as error:
-        first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         raise ServiceUnavailable(
-            f"cannot reach the Spark master {master}: {first}", field="--spark-master"
+            f"cannot start Spark on master {master!r}: {_java_reason(error)}", field="--spark-master"
         ) from None
     return session
+
+
+def _java_reason(error: Exception) -> str:
+    """The Java exception's own message inside a py4j error, else the first line."""
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    for line in lines:
+        if "Exception: " in line and not line.startswith("at "):
+            return line.split("Exception: ", 1)[1]
+    return lines[0] if lines else type(error).__name__
 
 
 def check_tables(source: OmopSource) -> None:
