@@ -372,7 +372,7 @@ def _validated(resource: dict[str, Any], where: str) -> dict[str, Any]:
 
 
 def build_bundle(data: TrialData) -> dict[str, Any]:
-    """The Bundle, every resource validated by its fhir.resources model."""
+    """The Bundle: its envelope and every resource validated by their fhir.resources models."""
     study = _uuid(data, "research-study", data.nct_id)
     entries = [(study, _study(data))]
     for subject in data.subjects:
@@ -381,10 +381,7 @@ def build_bundle(data: TrialData) -> dict[str, Any]:
         "resourceType": "Bundle",
         "type": "collection",
         "timestamp": data.extracted_at.isoformat(),
-        "entry": [
-            {"fullUrl": url, "resource": _validated(resource, f"entry[{index}]")}
-            for index, (url, resource) in enumerate(entries)
-        ],
+        "entry": [{"fullUrl": url} for url, _ in entries],
     }
     if data.draft:
         bundle["meta"] = {
@@ -396,7 +393,10 @@ def build_bundle(data: TrialData) -> dict[str, Any]:
                 }
             ]
         }
-    return _validated(bundle, "Bundle")
+    shell = _validated(bundle, "Bundle")  # each resource is validated on its own below, once
+    for index, (entry, (_url, resource)) in enumerate(zip(shell["entry"], entries, strict=True)):
+        entry["resource"] = _validated(resource, f"entry[{index}]")
+    return shell
 
 
 def unresolved_references(bundle: dict[str, Any]) -> list[str]:
