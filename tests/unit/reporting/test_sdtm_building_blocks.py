@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from dataclasses import replace
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from celltrial.eligibility.rules import load_rules
 from celltrial.protocol.library import load_settings, load_study
+from celltrial.reporting.ctgov_results import current_record
 from celltrial.reporting.sdtm import build_datasets
 from celltrial.reporting.sdtm.common import Dataset, iso, study_day, usubjid
 from celltrial.reporting.sdtm.design import ietest
@@ -169,3 +173,22 @@ def test_the_design_datasets_hold_every_top_level_criterion_and_the_planned_visi
     assert (visit_days["INFUSION"], visit_days["LYMPHODEPLETION"], visit_days["DAY 28"]) == (1, -5, 29)
     assert visit_days["SCREENING"] is None
     assert datasets["DM"].rows == []
+
+
+@given(st.dates(date(2000, 1, 1), date(2040, 12, 31)), st.dates(date(2000, 1, 1), date(2040, 12, 31)))
+def test_a_study_day_is_never_zero_and_keeps_the_order_of_the_calendar(day: date, reference: date) -> None:
+    value = study_day(day, reference)
+    assert value is not None
+    assert value != 0
+    assert (value > 0) == (day >= reference)
+    later = study_day(day + timedelta(days=1), reference)
+    assert later is not None
+    assert later > value
+
+
+def test_the_registry_record_reports_actual_enrolment_once_recruitment_has_ended() -> None:
+    ended = replace(empty_trial(), status="COMPLETED", enrolled_count=37)
+    record = current_record(ended)["protocolSection"]
+    assert record["statusModule"]["overallStatus"] == "COMPLETED"
+    assert record["designModule"]["enrollmentInfo"] == {"count": 37, "type": "ACTUAL"}
+    assert record["statusModule"]["statusVerifiedDate"] == "2026-11"
