@@ -328,7 +328,8 @@ def load_trial_data(
     """The snapshot of the study ``nct_id`` (the only one when None) as ``by`` may export it.
 
     Refuses (:class:`Conflict`, naming the subject) when the data are not locked and ``draft`` is
-    false.
+    false. The snapshot is marked draft when its data are not locked (``draft`` only permits it):
+    an export of locked data is final even when asked for as a draft.
     """
     require(by, Action.EXPORT_RUN)
     trial = trials.the_study(session, nct_id=nct_id)
