@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import math
 import re
+from collections import Counter
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import Float, Select, and_, cast, func, literal_column, null, or_, select, text
@@ -125,58 +127,60 @@ def search(session: Session, query: SearchQuery) -> SearchPage:
     conditions = _filters(query)
     if conditions:
         base = base.where(and_(*conditions))
-    keys = base.subquery("keys")
-
-    total = session.scalar(select(func.count()).select_from(keys)) or 0
-    phase_counts = _counts(session, keys, trial.phases)
+    # one pass over the matches (full text is evaluated once); counting and ordering at most a
+    # few thousand light rows is then done here, and only the page's trials are loaded
+    matches = session.execute(
+        base.add_columns(
+            trial.overall_status,
+            trial.phases,
+            trial.start_date,
+            trial.last_update_date,
+            trial.enrollment_count,
+        )
+    ).all()
     counts = {
-        "status": _counts(session, keys, trial.overall_status),
-        "phase": {(k.strip("|").replace("|", "/") or "not stated"): v for k, v in phase_counts.items()},
+        "status": dict(Counter(row.overall_status or "not stated" for row in matches)),
+        "phase": dict(Counter(row.phases.strip("|").replace("|", "/") or "not stated" for row in matches)),
     }
-    ordered = (
-        select(trial, keys.c.score)
-        .join(keys, keys.c.nct_id == trial.nct_id)
-        .order_by(*_order(query, keys.c.score, has_text=has_text))
-        .limit(query.page_size)
-        .offset((query.page - 1) * query.page_size)
-    )
+    ordered = sorted(matches, key=_sort_key(query, has_text=has_text))
+    start = (query.page - 1) * query.page_size
+    page = ordered[start : start + query.page_size]
+    loaded = {
+        t.nct_id: t for t in session.scalars(select(trial).where(trial.nct_id.in_([r.nct_id for r in page])))
+    }
     results = [
         SearchHit(
-            **summary_fields(row.RegistryTrial),
+            **summary_fields(loaded[row.nct_id]),
             score=None if row.score is None else round(float(row.score), 4),
         )
-        for row in session.execute(ordered)
+        for row in page
     ]
     return SearchPage(
         query=query,
-        total=total,
+        total=len(matches),
         page=query.page,
         page_size=query.page_size,
-        pages=max(1, math.ceil(total / query.page_size)),
+        pages=max(1, math.ceil(len(matches) / query.page_size)),
         results=results,
         counts=counts,
     )
 
 
-def _counts(session: Session, keys: Any, column: Any) -> dict[str, int]:
-    rows = session.execute(
-        select(column, func.count()).join(keys, keys.c.nct_id == RegistryTrial.nct_id).group_by(column)
-    )
-    return {str(value) if value is not None else "not stated": int(n) for value, n in rows}
+def _sort_key(query: SearchQuery, *, has_text: bool) -> Callable[[Any], tuple[Any, ...]]:
+    """Best first; a trial without the sorted value comes last; ties by NCT id."""
 
+    def descending_text(value: str | None) -> tuple[bool, tuple[int, ...]]:
+        return (not value, tuple(-ord(c) for c in value or ""))
 
-def _order(query: SearchQuery, score: Any, *, has_text: bool) -> list[Any]:
-    trial = RegistryTrial
-    nulls_last = [func.coalesce(trial.start_date, "") == ""]
     if query.sort == "relevance" and has_text:
-        return [score.desc(), trial.nct_id]
+        return lambda row: (-(row.score or 0.0), row.nct_id)
     if query.sort in ("relevance", "start_date"):
-        return [*nulls_last, trial.start_date.desc(), trial.nct_id]
+        return lambda row: (descending_text(row.start_date), row.nct_id)
     if query.sort == "last_update":
-        return [func.coalesce(trial.last_update_date, "") == "", trial.last_update_date.desc(), trial.nct_id]
+        return lambda row: (descending_text(row.last_update_date), row.nct_id)
     if query.sort == "enrollment":
-        return [trial.enrollment_count.is_(None), trial.enrollment_count.desc(), trial.nct_id]
-    return [trial.nct_id]
+        return lambda row: (row.enrollment_count is None, -(row.enrollment_count or 0), row.nct_id)
+    return lambda row: (row.nct_id,)
 
 
 def summary_fields(trial: RegistryTrial) -> dict[str, Any]:
