@@ -278,7 +278,8 @@ def main() -> None:
         print(
             f"{scenario}: p50 {figures['p50_ms']} ms, p95 {figures['p95_ms']} ms, "
             f"p99 {figures['p99_ms']} ms, "
-            f"{figures['throughput_per_s']}/s, {figures['errors']} errors: {verdict} the goal "
+            f"{figures['throughput_per_s']}/s, {figures['errors']} errors {figures['error_kinds'] or ''}: "
+            f"{verdict} the goal "
             "(p95 < 100 ms, no error)"
         )
 

@@ -1,14 +1,15 @@
 """What a route asks for: the request's unit of work, the signed-in user (bearer token or cookie), CSRF.
 
-The unit of work is one session and one transaction per request, committed when the route
-returns and before the response is sent (so a failed commit is an error response), rolled
-back when it raises.
+The unit of work is one session per request: the sign-in check commits its own short
+transaction, then the route's work is one transaction committed when the route returns and
+before the response is sent (so a failed commit is an error response), rolled back when it
+raises. No connection is held while a request waits for a worker thread.
 """
 
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -67,13 +68,23 @@ def settings_of(request: Request) -> WebSettings:
     return settings
 
 
-def _db_session(request: Request) -> Iterator[Session]:
+async def _db_session(request: Request) -> AsyncIterator[Session]:
+    # An async generator: the commit (or rollback) after the route runs on the event loop, not in
+    # a worker thread, so a request holding the study write lock never waits for a free thread
+    # while the threads wait for that lock.
     with unit_of_work(request.app.state.sessions) as session:
         yield session
 
 
 DbSession = Annotated[Session, Depends(_db_session, scope="function")]
 """The request's unit of work."""
+
+
+def _end_sign_in_check(session: Session) -> None:
+    """Commit the sign-in check (and its last-use mark) so the connection goes back to the pool
+    before the route itself runs in another thread."""
+    session.commit()
+
 
 bearer = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
 
@@ -85,9 +96,11 @@ def _api_user(session: DbSession, token: Annotated[str | None, Depends(bearer)])
             field="authorization",
         )
     try:
-        return sessions.user_for_token(session, secret=token)
+        user = sessions.user_for_token(session, secret=token)
     except NotAllowed as refused:
         raise NotAuthenticated(refused.message, field=refused.field) from None
+    _end_sign_in_check(session)
+    return user
 
 
 ApiUser = Annotated[User, Depends(_api_user)]
@@ -117,6 +130,7 @@ def _visitor(request: Request, session: DbSession) -> Visitor:
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         raise LoginRequired(target, expired=bool(secret))
     row, user = resumed
+    _end_sign_in_check(session)
     return Visitor(user=user, web_session=row)
 
 

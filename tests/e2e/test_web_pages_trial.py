@@ -278,3 +278,46 @@ def test_the_dashboard_shows_each_role_the_panels_it_may_see(
     assert 'data-testid="enrolment"' in page
     assert "Screening funnel" not in page
     assert "open-queries" not in page
+
+
+@pytest.mark.parametrize("stored", [1234567.0, 0.1, 2.5e-07, 150.0, 99999.99])
+def test_a_decimal_shown_in_its_input_reads_back_as_the_same_number(stored: float) -> None:
+    from celltrial.study.forms.dictionary import form_definition
+    from celltrial.study.forms.values import coerce_value
+    from celltrial.web.pages.forms import shown_value
+
+    field = form_definition("labs").field("ferritin")
+    assert coerce_value(field, shown_value(field, stored), where="labs.ferritin") == stored
+
+
+def test_a_page_save_leaves_alone_a_time_its_input_cannot_show_exactly(
+    client: TestClient, world: World, enrolled: int
+) -> None:
+    from conftest import token_headers
+
+    headers = token_headers(client, world["coordinator"])
+    listed = client.get(f"/api/v1/subjects/{enrolled}/forms", headers=headers).json()
+    kinetics = next(item for item in listed if item["form_code"] == "kinetics_sample")
+    taken = f"{TODAY - timedelta(days=1)}T08:15:30+00:00"
+    values = {"sample_datetime": taken, "sample_type": "peripheral_blood", "below_lloq": True}
+    saved = client.put(
+        f"/api/v1/forms/{kinetics['id']}",
+        json={"values": values, "expected_version": kinetics["version"]},
+        headers=headers,
+    ).json()["form"]
+    csrf = log_in(client, world["coordinator"])
+    page = client.get(f"/forms/{kinetics['id']}").text
+    version = re.search(r'name="expected_version" value="(\d+)"', page).group(1)  # type: ignore[union-attr]
+    shown = re.search(r'name="field__sample_datetime" type="datetime-local" value="([^"]*)"', page).group(1)  # type: ignore[union-attr]
+    posted = {
+        "csrf_token": csrf,
+        "expected_version": version,
+        "field__sample_datetime": shown,
+        "field__sample_type": "peripheral_blood",
+        "field__below_lloq": "yes",
+        "field__car_t_cells": "12",
+    }
+    client.post(f"/forms/{kinetics['id']}", data=posted)
+    after = client.get(f"/api/v1/forms/{kinetics['id']}", headers=headers).json()
+    assert after["data"]["sample_datetime"] == saved["data"]["sample_datetime"]
+    assert after["data"]["car_t_cells"] == 12

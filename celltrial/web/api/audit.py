@@ -13,8 +13,9 @@ from celltrial.study.subjects import service as subjects
 from celltrial.web.api.common import AUTHENTICATED, Id
 from celltrial.web.deps import ApiUser, DbSession
 from celltrial.web.problems import problem_responses
+from celltrial.web.routing import UnitOfWorkRoute
 
-router = APIRouter(tags=["audit"])
+router = APIRouter(route_class=UnitOfWorkRoute, tags=["audit"])
 READS = AUTHENTICATED | problem_responses(404)
 
 

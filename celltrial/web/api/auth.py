@@ -17,8 +17,9 @@ from celltrial.study.users.models import Role, UserRead
 from celltrial.web.api.common import Id
 from celltrial.web.deps import ApiUser, DbSession, NotAuthenticated, bearer, settings_of
 from celltrial.web.problems import problem_responses
+from celltrial.web.routing import UnitOfWorkRoute
 
-router = APIRouter(prefix="/auth", tags=["auth"])
+router = APIRouter(route_class=UnitOfWorkRoute, prefix="/auth", tags=["auth"])
 
 
 class Token(BaseModel):

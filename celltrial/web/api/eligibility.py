@@ -12,10 +12,11 @@ from celltrial.study.types import utcnow
 from celltrial.web.api.common import AUTHENTICATED
 from celltrial.web.api.study import running_trial
 from celltrial.web.deps import ApiUser, DbSession, settings_of
+from celltrial.web.routing import UnitOfWorkRoute
 from celltrial.web.screening import evaluate_document
 from celltrial.web.settings import DEFAULT_NCT_ID
 
-router = APIRouter(prefix="/eligibility", tags=["eligibility"])
+router = APIRouter(route_class=UnitOfWorkRoute, prefix="/eligibility", tags=["eligibility"])
 
 Verdict = Literal["met", "not_met", "unknown", "needs_review"]
 

@@ -29,8 +29,9 @@ from celltrial.study.audit import service as audit
 from celltrial.web.api.common import AUTHENTICATED
 from celltrial.web.deps import ApiUser, DbSession
 from celltrial.web.problems import problem_responses
+from celltrial.web.routing import UnitOfWorkRoute
 
-router = APIRouter(prefix="/exports", tags=["exports"])
+router = APIRouter(route_class=UnitOfWorkRoute, prefix="/exports", tags=["exports"])
 Kind = Literal["odm", "sdtm", "fhir", "ctgov-results", "ctgov-record"]
 _MEDIA = {
     "odm": ("application/xml", "odm.xml"),

@@ -29,8 +29,9 @@ from celltrial.web.api.subjects import WRITES
 from celltrial.web.casebook import FormListItem, casebook_forms
 from celltrial.web.deps import ApiUser, DbSession
 from celltrial.web.problems import problem_responses
+from celltrial.web.routing import UnitOfWorkRoute
 
-router = APIRouter(tags=["forms"])
+router = APIRouter(route_class=UnitOfWorkRoute, tags=["forms"])
 
 READS = AUTHENTICATED | problem_responses(404)
 _CASEBOOK = TypeAdapter(list[FormListItem])

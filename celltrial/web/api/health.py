@@ -15,8 +15,9 @@ from celltrial import __version__
 from celltrial.database import pending_migrations
 from celltrial.errors import ServiceUnavailable
 from celltrial.web.problems import problem_responses
+from celltrial.web.routing import UnitOfWorkRoute
 
-router = APIRouter(tags=["health"])
+router = APIRouter(route_class=UnitOfWorkRoute, tags=["health"])
 MIGRATIONS_CHECKED_EVERY = 30.0
 """Seconds between two checks of the migrations (a probe may call health every second)."""
 

@@ -13,8 +13,9 @@ from celltrial.study.subjects import service as subjects
 from celltrial.web.api.common import AUTHENTICATED, MAX_ID
 from celltrial.web.api.subjects import WRITES
 from celltrial.web.deps import ApiUser, DbSession
+from celltrial.web.routing import UnitOfWorkRoute
 
-router = APIRouter(prefix="/locks", tags=["locks"])
+router = APIRouter(route_class=UnitOfWorkRoute, prefix="/locks", tags=["locks"])
 
 
 class LockOut(BaseModel):

@@ -13,8 +13,9 @@ from celltrial.web.api.common import AUTHENTICATED, MAX_ID, Id, Page, Paging, pa
 from celltrial.web.api.subjects import WRITES
 from celltrial.web.deps import ApiUser, DbSession
 from celltrial.web.problems import problem_responses
+from celltrial.web.routing import UnitOfWorkRoute
 
-router = APIRouter(prefix="/queries", tags=["queries"])
+router = APIRouter(route_class=UnitOfWorkRoute, prefix="/queries", tags=["queries"])
 
 
 class QueryText(BaseModel):

@@ -12,8 +12,9 @@ from celltrial.registry.trial_page import TrialPage
 from celltrial.web.deps import DbSession
 from celltrial.web.problems import problem_responses
 from celltrial.web.registry_view import search_query, trial_page
+from celltrial.web.routing import UnitOfWorkRoute
 
-router = APIRouter(prefix="/registry", tags=["registry"])
+router = APIRouter(route_class=UnitOfWorkRoute, prefix="/registry", tags=["registry"])
 READS = problem_responses(404, 422, 503)
 
 

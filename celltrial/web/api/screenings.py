@@ -22,9 +22,10 @@ from celltrial.web.api.study import running_trial
 from celltrial.web.api.subjects import WRITES
 from celltrial.web.deps import ApiUser, DbSession, settings_of
 from celltrial.web.problems import problem_responses
+from celltrial.web.routing import UnitOfWorkRoute
 from celltrial.web.screening import evaluate_document
 
-router = APIRouter(tags=["screenings"])
+router = APIRouter(route_class=UnitOfWorkRoute, tags=["screenings"])
 
 
 class JudgmentCreate(BaseModel):

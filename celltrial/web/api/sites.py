@@ -13,8 +13,9 @@ from celltrial.study.sites.models import SiteRead
 from celltrial.web.api.common import AUTHENTICATED, Page, Paging, page_of, paging
 from celltrial.web.deps import ApiUser, DbSession
 from celltrial.web.problems import problem_responses
+from celltrial.web.routing import UnitOfWorkRoute
 
-router = APIRouter(prefix="/sites", tags=["sites"])
+router = APIRouter(route_class=UnitOfWorkRoute, prefix="/sites", tags=["sites"])
 
 
 class SiteCreate(BaseModel):

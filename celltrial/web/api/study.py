@@ -18,9 +18,10 @@ from celltrial.study.trial.models import Trial
 from celltrial.web.api.common import AUTHENTICATED
 from celltrial.web.deps import ApiUser, DbSession, settings_of
 from celltrial.web.problems import problem_responses
+from celltrial.web.routing import UnitOfWorkRoute
 from celltrial.web.settings import DEFAULT_NCT_ID, WebSettings
 
-router = APIRouter(tags=["study"])
+router = APIRouter(route_class=UnitOfWorkRoute, tags=["study"])
 
 
 class StudySummary(BaseModel):

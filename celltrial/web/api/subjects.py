@@ -18,8 +18,9 @@ from celltrial.web.api.common import AUTHENTICATED, MAX_ID, Id, Page, Paging, pa
 from celltrial.web.api.study import running_trial
 from celltrial.web.deps import ApiUser, DbSession, settings_of
 from celltrial.web.problems import problem_responses
+from celltrial.web.routing import UnitOfWorkRoute
 
-router = APIRouter(prefix="/subjects", tags=["subjects"])
+router = APIRouter(route_class=UnitOfWorkRoute, prefix="/subjects", tags=["subjects"])
 
 WRITES = AUTHENTICATED | problem_responses(404, 409)
 

@@ -13,8 +13,9 @@ from celltrial.study.users.models import Role, UserRead
 from celltrial.web.api.common import AUTHENTICATED, Page, Paging, page_of, paging
 from celltrial.web.deps import ApiUser, DbSession
 from celltrial.web.problems import problem_responses
+from celltrial.web.routing import UnitOfWorkRoute
 
-router = APIRouter(prefix="/users", tags=["users"])
+router = APIRouter(route_class=UnitOfWorkRoute, prefix="/users", tags=["users"])
 
 
 class UserCreate(BaseModel):

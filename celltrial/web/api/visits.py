@@ -14,8 +14,9 @@ from celltrial.web.api.common import AUTHENTICATED, Id
 from celltrial.web.api.subjects import WRITES
 from celltrial.web.deps import ApiUser, DbSession
 from celltrial.web.problems import problem_responses
+from celltrial.web.routing import UnitOfWorkRoute
 
-router = APIRouter(tags=["visits"])
+router = APIRouter(route_class=UnitOfWorkRoute, tags=["visits"])
 
 
 class VisitDate(BaseModel):

@@ -17,9 +17,10 @@ from celltrial.errors import CelltrialError, InvalidInput, NotAllowed
 from celltrial.study.sessions import service as sessions
 from celltrial.study.users import service as users
 from celltrial.web.deps import LOGIN_CSRF_COOKIE, SESSION_COOKIE, Actor, DbSession, Viewer, settings_of
+from celltrial.web.routing import UnitOfWorkRoute
 from celltrial.web.templating import render
 
-router = APIRouter()
+router = APIRouter(route_class=UnitOfWorkRoute)
 
 
 def _secure(request: Request) -> bool:

@@ -20,9 +20,10 @@ from celltrial.study.users.models import Role
 from celltrial.web.api.study import running_trial
 from celltrial.web.deps import Actor, DbSession, Viewer, Visitor, settings_of
 from celltrial.web.pages.common import DONE, attempt, back_to
+from celltrial.web.routing import UnitOfWorkRoute
 from celltrial.web.templating import render
 
-router = APIRouter()
+router = APIRouter(route_class=UnitOfWorkRoute)
 
 
 def _users_page(

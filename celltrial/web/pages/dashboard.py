@@ -22,9 +22,10 @@ from celltrial.study.users.models import User
 from celltrial.study.visits import service as visits
 from celltrial.web.api.study import running_trial, summarize
 from celltrial.web.deps import DbSession, Viewer, settings_of
+from celltrial.web.routing import UnitOfWorkRoute
 from celltrial.web.templating import render
 
-router = APIRouter()
+router = APIRouter(route_class=UnitOfWorkRoute)
 
 
 def panels(session: Session, *, user: User, trial: Trial) -> dict[str, Any]:

@@ -28,9 +28,10 @@ from celltrial.web.api.forms import form_out
 from celltrial.web.api.subjects import subject_out
 from celltrial.web.deps import Actor, DbSession, Viewer, Visitor
 from celltrial.web.pages.common import DONE, attempt, back_to
+from celltrial.web.routing import UnitOfWorkRoute
 from celltrial.web.templating import render
 
-router = APIRouter()
+router = APIRouter(route_class=UnitOfWorkRoute)
 PREFIX = "field__"
 _FILLED = (FormStatus.COMPLETE, FormStatus.VERIFIED, FormStatus.SIGNED)
 
@@ -44,8 +45,16 @@ def shown_value(field: FieldDefinition, value: Any) -> Any:
     if field.type == "datetime":
         return str(value)[:16]
     if field.type == "decimal" and isinstance(value, float):
-        return f"{value:g}"
-    return value
+        return str(int(value)) if value.is_integer() else repr(value)
+    if isinstance(value, list):
+        return [str(item) for item in value]
+    return str(value)
+
+
+def _same(posted: Any, shown: Any) -> bool:
+    if isinstance(posted, list) and isinstance(shown, list):
+        return sorted(posted) == sorted(shown)
+    return bool(posted == shown)
 
 
 def form_page(
@@ -114,7 +123,11 @@ def show_form(request: Request, session: DbSession, visitor: Viewer, form_id: in
 
 @router.post("/forms/{form_id}")
 async def save_form(request: Request, session: DbSession, visitor: Actor, form_id: int) -> Response:
-    """Save the form: edit checks run and raise queries shown next to their fields."""
+    """Save the form: edit checks run and raise queries shown next to their fields.
+
+    Only the fields whose input differs from what the page showed are sent, so that a value the
+    input cannot show exactly (a time zone, seconds) is never rewritten by an unrelated save.
+    """
     posted_form = await request.form()
     form = forms.get_or_raise(session, form_id=form_id, by=visitor.user)
     definition = form_definition(form.form_code)
@@ -125,6 +138,11 @@ async def save_form(request: Request, session: DbSession, visitor: Actor, form_i
             values[field.name] = [str(item) for item in posted_form.getlist(key)]
         elif key in posted_form:
             values[field.name] = str(posted_form[key])
+    changed = {
+        name: value
+        for name, value in values.items()
+        if not _same(value, shown_value(definition.field(name), form.data.get(name)))
+    }
     version_text = str(posted_form.get("expected_version", ""))
     reason = str(posted_form.get("reason", "")).strip() or None
     complete = posted_form.get("complete") == "yes"
@@ -137,7 +155,7 @@ async def save_form(request: Request, session: DbSession, visitor: Actor, form_i
         forms.save(
             session,
             form_id=form_id,
-            values=values,
+            values=changed,
             expected_version=int(version_text),
             reason=reason,
             complete=complete,

@@ -11,9 +11,10 @@ from fastapi.responses import Response
 from celltrial import errors
 from celltrial.errors import NotFound
 from celltrial.web.deps import NotAuthenticated
+from celltrial.web.routing import UnitOfWorkRoute
 from celltrial.web.templating import render
 
-router = APIRouter()
+router = APIRouter(route_class=UnitOfWorkRoute)
 
 _EXTRA = {
     "invalid-input": (

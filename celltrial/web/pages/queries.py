@@ -15,9 +15,10 @@ from celltrial.study.subjects.models import Subject
 from celltrial.web.deps import Actor, DbSession, Viewer
 from celltrial.web.pages.common import DONE, attempt, back_to
 from celltrial.web.pages.forms import form_page
+from celltrial.web.routing import UnitOfWorkRoute
 from celltrial.web.templating import render
 
-router = APIRouter()
+router = APIRouter(route_class=UnitOfWorkRoute)
 STATUSES = ("open", "answered", "closed")
 
 

@@ -14,9 +14,10 @@ from celltrial.study.permissions import Action, allowed
 from celltrial.web.api.study import summarize
 from celltrial.web.deps import DbSession, MaybeViewer, settings_of
 from celltrial.web.registry_view import search, search_query, trial_page
+from celltrial.web.routing import UnitOfWorkRoute
 from celltrial.web.templating import render
 
-router = APIRouter()
+router = APIRouter(route_class=UnitOfWorkRoute)
 STATUSES = (
     "RECRUITING",
     "NOT_YET_RECRUITING",

@@ -31,10 +31,11 @@ from celltrial.web.api.study import running_trial
 from celltrial.web.api.subjects import subject_out
 from celltrial.web.deps import Actor, DbSession, Viewer, Visitor, settings_of
 from celltrial.web.pages.common import DONE, attempt, back_to
+from celltrial.web.routing import UnitOfWorkRoute
 from celltrial.web.screening import evaluate_document
 from celltrial.web.templating import render
 
-router = APIRouter()
+router = APIRouter(route_class=UnitOfWorkRoute)
 MAX_UPLOAD = 5_000_000
 
 

@@ -30,9 +30,10 @@ from celltrial.web.api.subjects import subject_out
 from celltrial.web.casebook import casebook_forms
 from celltrial.web.deps import Actor, DbSession, Viewer, Visitor, settings_of
 from celltrial.web.pages.common import DONE, attempt, back_to
+from celltrial.web.routing import UnitOfWorkRoute
 from celltrial.web.templating import render
 
-router = APIRouter()
+router = APIRouter(route_class=UnitOfWorkRoute)
 _BY_HAND = (
     SubjectStatus.APHERESED,
     SubjectStatus.INFUSED,
