@@ -154,29 +154,8 @@ class LeafCompiler:
         return usable
 
     def prepare(self, fact: str, t: ir.Table) -> ir.Table:
-        """Add the fact's usable value once: ``<fact>__value`` (a number, or the fact's coded value)."""
-        definition = self.concepts.facts[fact].definition
-        if definition.type == "condition":
-            return t
-        if definition.type in ("quantity", "count"):
-            number = t[f"{fact}__number"]
-            digits = {i: float(a) for i, a in self.concepts.answers.items() if a.isdigit()}
-            if digits:
-                number = number.fill_null(_lookup(t[f"{fact}__answer"], digits, "float64"))
-            return t.mutate(**{f"{fact}__value": number})
-        by_answer = fact_value_map(definition, set(self.concepts.answers.values()))
-        answer_values = {i: by_answer[a] for i, a in self.concepts.answers.items() if a in by_answer}
-        words = {*_SYNONYMS, *definition.values}
-        by_text = fact_value_map(definition, {w for w in words if isinstance(w, str)})
-        answer = t[f"{fact}__answer"]
-        text = t[f"{fact}__text"].strip().lower()
-        value = ibis.cases(
-            (t[f"{fact}__number"].notnull(), ibis.null("string")),
-            (answer.notnull() & (answer != 0), _lookup(answer, answer_values, "string")),
-            (text.notnull(), _lookup(text, by_text, "string")),
-            else_=ibis.null("string"),
-        )
-        return t.mutate(**{f"{fact}__value": value})
+        """Hook for derived columns; the records already carry each value's number (``__value``)."""
+        return t
 
     def compare(self, node: CompiledCompare, t: ir.Table) -> ir.BooleanValue:
         definition = self.concepts.facts[node.fact].definition
@@ -220,10 +199,30 @@ class LeafCompiler:
         return ibis.cases(*branches, else_=ibis.null("float64"))
 
     def coded(self, node: CompiledCoded, t: ir.Table) -> ir.BooleanValue:
-        value = t[f"{node.fact}__value"]
-        accepted = ["true" if v is True else "false" if v is False else str(v) for v in node.values]
-        usable = self._dated(t, node.fact, node.window_days) & value.notnull()
-        return ibis.cases((usable, value.isin(accepted)), else_=_NULL)
+        """Met when the latest answer is one of the rule's values; unknown when it is none of the fact's."""
+        definition = self.concepts.facts[node.fact].definition
+        accepted = {"true" if v is True else "false" if v is False else str(v) for v in node.values}
+        by_answer = fact_value_map(definition, set(self.concepts.answers.values()))
+        answer_ids = {i: by_answer[a] for i, a in self.concepts.answers.items() if a in by_answer}
+        by_text = fact_value_map(
+            definition, {w for w in {*_SYNONYMS, *definition.values} if isinstance(w, str)}
+        )
+        answer, text = t[f"{node.fact}__answer"], t[f"{node.fact}__text"]
+        yes_ids = sorted(i for i, v in answer_ids.items() if v in accepted) or [-1]
+        yes_words = sorted(w for w, v in by_text.items() if v in accepted) or ["\x00"]
+        verdict = ibis.cases(
+            (t[f"{node.fact}__number"].notnull(), _NULL),
+            (
+                answer.notnull() & (answer != 0),
+                ibis.cases((answer.isin(sorted(answer_ids) or [-1]), answer.isin(yes_ids)), else_=_NULL),
+            ),
+            (
+                text.notnull(),
+                ibis.cases((text.isin(sorted(by_text) or ["\x00"]), text.isin(yes_words)), else_=_NULL),
+            ),
+            else_=_NULL,
+        )
+        return ibis.cases((self._dated(t, node.fact, node.window_days), verdict), else_=_NULL)
 
     def condition(self, node: CompiledCondition, t: ir.Table) -> ir.BooleanValue:
         """The verdict from the summary of a person's records of the condition."""

@@ -1,17 +1,19 @@
-"""One row per person with what the rules read: birth, sex, death, each fact's latest record, conditions.
+"""What the rules read about each person: birth, sex, death, each fact's latest record, conditions.
 
 The per-patient engine uses, for each fact, the most recent value (ties: the later record), and
 checks its date against the rule's window afterwards; a record dated after the screening date is
 the most recent and makes the rule ``unknown``. So one record per person and fact suffices: the
-latest by (date, table, row id), whatever the window. It is found with a window function over
-``measurement`` and ``observation`` restricted to the facts' concepts, then pivoted to columns
-``<fact>__day``, ``__number``, ``__answer``, ``__text``, ``__unit_id``, ``__unit_src``, ``__uln``.
+latest by (date, table, row id). Only records from the fact's widest window on can decide
+(:func:`fact_windows`), so :func:`value_records` reads ``measurement`` and ``observation`` once,
+keeping those records of the rules' concepts; :func:`value_tables` then takes each person's latest
+(``arg_max``), giving columns ``<fact>__day``, ``__number``, ``__answer``, ``__text``,
+``__unit_id``, ``__unit_src``, ``__uln``.
 
-Conditions are aggregated per person and fact: how many records, whether one is dated after
-the screening date, how many are present / active, and the latest onset of each
-(``<fact>__rows``, ``__problem``, ``__present``, ``__active``, ``__present_last``,
-``__active_last``, ``__present_undated``, ``__active_undated``). A condition is active on the
-screening date unless its ``condition_end_date`` is on or before it.
+Conditions (:func:`condition_records`, :func:`condition_tables`) are summarised per person and
+fact: how many records, whether one is dated after the screening date, how many are present /
+active, and the latest onset of each (``<fact>__rows``, ``__problem``, ``__present``, ``__active``,
+``__present_last``, ``__active_last``, ``__present_undated``, ``__active_undated``). A condition is
+active on the screening date unless its ``condition_end_date`` is on or before it.
 """
 
 from __future__ import annotations
@@ -101,7 +103,7 @@ def value_facts(concepts: ConceptMap, windows: dict[str, int | None]) -> list[st
 def columns_of(concepts: ConceptMap, fact: str) -> tuple[str, ...]:
     """The value columns a fact's rules read."""
     if concepts.facts[fact].definition.type in ("quantity", "count"):
-        return ("day", "number", "answer", "unit_id", "unit_src", "uln")
+        return ("day", "value", "unit_id", "unit_src", "uln")
     return ("day", "number", "answer", "text")
 
 
@@ -151,6 +153,15 @@ def _in_windows(day: Any, concept: Any, groups: dict[int | None, list[int]], as_
     return ibis.or_(*(concept.isin(ids) & _recent(day, window, as_of) for window, ids in groups.items()))
 
 
+def _numeric(number: Any, answer: Any, digits: dict[int, float]) -> Any:
+    """The record's number, else the score its coded answer stands for (ECOG LA9622-7 → 0...)."""
+    number = number.cast("float64")
+    if not digits:
+        return number
+    score = ibis.cases(*((answer == i, ibis.literal(v, "float64")) for i, v in digits.items()), else_=None)
+    return number.fill_null(score)
+
+
 def value_records(
     source: OmopSource, concepts: ConceptMap, windows: dict[str, int | None], as_of: date
 ) -> ir.Table:
@@ -160,6 +171,7 @@ def value_records(
     of one fact like the engine does.
     """
     facts = value_facts(concepts, windows)
+    digits = {i: float(a) for i, a in concepts.answers.items() if a.isdigit()}
     pairs: list[tuple[int, int]] = []
     groups: dict[int | None, list[int]] = {}
     for index, fact in enumerate(facts):
@@ -177,6 +189,7 @@ def value_records(
         key=_order_key(m.measurement_date.cast("date"), 0, m.measurement_id),
         day=m.measurement_date.cast("date"),
         number=m.value_as_number.cast("float64"),
+        value=_numeric(m.value_as_number, m.value_as_concept_id, digits),
         answer=m.value_as_concept_id.cast("int64"),
         text=ibis.null("string"),
         unit_id=m.unit_concept_id.cast("int64"),
@@ -192,8 +205,9 @@ def value_records(
         key=_order_key(o.observation_date.cast("date"), 1, o.observation_id),
         day=o.observation_date.cast("date"),
         number=o.value_as_number.cast("float64"),
+        value=_numeric(o.value_as_number, o.value_as_concept_id, digits),
         answer=o.value_as_concept_id.cast("int64"),
-        text=o.value_as_string.cast("string"),
+        text=o.value_as_string.cast("string").strip().lower(),
         unit_id=o.unit_concept_id.cast("int64"),
         unit_src=o.unit_source_value.cast("string"),
         uln=ibis.null("float64"),
@@ -224,6 +238,7 @@ def _latest_day(arg: datetime.date, key: int) -> datetime.date:  # type: ignore[
 _DUCKDB_LATEST = {
     "day": _latest_day,
     "number": _latest_number,
+    "value": _latest_number,
     "answer": _latest_integer,
     "text": _latest_text,
     "unit_id": _latest_integer,
