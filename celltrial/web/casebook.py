@@ -16,13 +16,16 @@ from sqlalchemy.orm import Session
 
 from celltrial.study.forms import service as forms
 from celltrial.study.forms.dictionary import form_definition
-from celltrial.study.forms.models import FormStatus
+from celltrial.study.forms.models import FormInstance, FormStatus
 from celltrial.study.locks import service as locks
+from celltrial.study.permissions import Action
 from celltrial.study.queries.lifecycle import QueryStatus
 from celltrial.study.queries.models import DataQuery
 from celltrial.study.signatures.models import Signature
 from celltrial.study.signatures.service import content_hash
+from celltrial.study.subjects.access import subject_for
 from celltrial.study.users.models import User
+from celltrial.study.visits.models import Visit
 
 __all__ = ["FormListItem", "casebook_forms"]
 
@@ -47,17 +50,46 @@ class FormListItem(BaseModel):
     consent_withdrawn: bool
 
 
+_COLUMNS = (
+    FormInstance.id,
+    FormInstance.visit_id,
+    FormInstance.form_code,
+    FormInstance.sequence,
+    FormInstance.status,
+    FormInstance.version,
+    FormInstance.updated_at,
+    FormInstance.updated_by,
+    FormInstance.consent_withdrawn,
+)
+
+
 def casebook_forms(session: Session, *, subject_id: int, by: User) -> list[FormListItem]:
-    """Every form of the subject (by visit), as ``by`` may see them."""
-    listed = forms.list_forms(session, subject_id=subject_id, by=by)
-    ids = [form.id for form in listed]
+    """Every form of the subject (by visit, as :func:`forms.list_forms` orders them), as ``by`` may see them.
+
+    Reads the forms' columns without their values; only a signed form's values are read, to
+    tell whether its signatures still hold.
+    """
+    subject = subject_for(session, subject_id=subject_id, by=by, action=Action.FORM_VIEW)
+    rows = session.execute(
+        select(*_COLUMNS)
+        .outerjoin(Visit, Visit.id == FormInstance.visit_id)
+        .where(FormInstance.subject_id == subject.id)
+        .order_by(
+            Visit.target_date.is_(None),
+            Visit.target_date,
+            Visit.id,
+            FormInstance.form_code,
+            FormInstance.sequence,
+        )
+    ).all()
+    ids = [row.id for row in rows]
     if not ids:
         return []
     open_counts: Counter[int] = Counter(
         dict(
             session.execute(
                 select(DataQuery.form_id, func.count())
-                .where(DataQuery.form_id.in_(ids), DataQuery.status != QueryStatus.CLOSED)
+                .where(DataQuery.subject_id == subject.id, DataQuery.status != QueryStatus.CLOSED)
                 .group_by(DataQuery.form_id)
             ).all()
         )
@@ -65,33 +97,34 @@ def casebook_forms(session: Session, *, subject_id: int, by: User) -> list[FormL
     signed: dict[str, list[str]] = defaultdict(list)
     for entity_id, digest in session.execute(
         select(Signature.entity_id, Signature.content_hash).where(
-            Signature.entity == "form", Signature.entity_id.in_([str(i) for i in ids])
+            Signature.entity == "form", Signature.subject_id == subject.id
         )
     ):
         signed[entity_id].append(digest)
-    locked = any(locks.get_active(session, subject_id=scope) is not None for scope in (None, subject_id))
+    current: dict[int, str] = {}
+    if signed:
+        signed_ids = [int(entity_id) for entity_id in signed if entity_id.isdigit()]
+        for form in session.scalars(select(FormInstance).where(FormInstance.id.in_(signed_ids))):
+            current[form.id] = content_hash(forms.signature_content(form))
+    locked = any(locks.get_active(session, subject_id=scope) is not None for scope in (None, subject.id))
     items = []
-    for form in listed:
-        digests = signed.get(str(form.id), [])
-        valid = None
-        if digests:
-            current = content_hash(forms.signature_content(form))
-            valid = all(digest == current for digest in digests)
+    for row in rows:
+        digests = signed.get(str(row.id), [])
         items.append(
             FormListItem(
-                id=form.id,
-                visit_id=form.visit_id,
-                form_code=form.form_code,
-                name=form_definition(form.form_code).name,
-                sequence=form.sequence,
-                status=FormStatus.LOCKED if locked else form.status,
-                version=form.version,
-                updated_at=form.updated_at,
-                updated_by=form.updated_by,
-                open_queries=int(open_counts.get(form.id, 0)),
+                id=row.id,
+                visit_id=row.visit_id,
+                form_code=row.form_code,
+                name=form_definition(row.form_code).name,
+                sequence=row.sequence,
+                status=FormStatus.LOCKED if locked else row.status,
+                version=row.version,
+                updated_at=row.updated_at,
+                updated_by=row.updated_by,
+                open_queries=int(open_counts.get(row.id, 0)),
                 signed=bool(digests),
-                signature_valid=valid,
-                consent_withdrawn=form.consent_withdrawn,
+                signature_valid=all(d == current.get(row.id) for d in digests) if digests else None,
+                consent_withdrawn=row.consent_withdrawn,
             )
         )
     return items

@@ -251,6 +251,12 @@ def test_a_signature_is_invalidated_when_the_form_changes(
     ).json()["form"]
     assert changed["signed"][0]["valid"] is False
     assert changed["status"] == "complete"
+    listed = client.get(f"/api/v1/subjects/{enrolled['id']}/forms", headers=as_role["monitor"]).json()
+    in_casebook = next(item for item in listed if item["id"] == form["id"])
+    assert in_casebook["signed"] is True
+    assert in_casebook["signature_valid"] is False
+    assert in_casebook["open_queries"] == changed["open_queries"]
+    assert in_casebook["version"] == changed["version"]
 
 
 def test_a_changed_value_needs_a_reason_and_its_history_shows_old_and_new(
