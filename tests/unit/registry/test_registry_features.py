@@ -152,3 +152,20 @@ def test_any_text_gives_known_antigen_names_without_error(text: str) -> None:
     found = find_antigens(text + " CD19 BCMA GPC3 CD7 HER2", strict=True)
     assert known <= set(found)
     assert len(found) == len(set(found))
+
+
+def test_third_party_labels_never_change_the_facts_or_the_embedded_text() -> None:
+    from celltrial.registry.record import ThirdPartyLabels
+
+    plain = _record(brief_title="CAR-T in lymphoma", brief_summary="Autologous cells.")
+    labelled = plain.model_copy(
+        update={
+            "third_party_labels": [
+                ThirdPartyLabels(
+                    source="monitor", labels={"TargetCategory": "CD19", "DiseaseEntity": "DLBCL"}
+                )
+            ]
+        }
+    )
+    assert extract_features(labelled) == extract_features(plain)
+    assert embedding_text(labelled) == embedding_text(plain)
