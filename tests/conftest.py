@@ -84,16 +84,26 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def postgres_template(postgres_database: str) -> str:
-    """The session's PostgreSQL database, migrated once; tests clone it as a template."""
+def postgres_template() -> Iterator[str]:
+    """A PostgreSQL database migrated once per session, used only as a template to clone."""
+    from sqlalchemy import create_engine, text
+
     from celltrial.database import make_engine, upgrade
 
-    engine = make_engine(postgres_database)
+    name = f"celltrial_template_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    engine = make_engine(POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}")
     try:
         upgrade(engine)
+        engine.dispose()
+        yield name
     finally:
         engine.dispose()
-    return postgres_database.rsplit("/", 1)[1]
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
