@@ -47,11 +47,22 @@ def synth(
         typer.echo(json.dumps({"patients": patients, "seed": seed, "as_of": cut.isoformat(), "rows": counts}))
         return
     console = Console(stderr=True)
-    with Progress(TextColumn("patients"), BarColumn(), TextColumn("{task.completed:,}/{task.total:,}"),
-                  TimeElapsedColumn(), console=console, transient=True) as bar:  # fmt: skip
+    with Progress(
+        TextColumn("patients"),
+        BarColumn(),
+        TextColumn("{task.completed:,}/{task.total:,}"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    ) as bar:
         task = bar.add_task("synth", total=patients)
-        counts = synthesise(patients=patients, seed=seed, out=out, as_of=cut,
-                            progress=lambda done: bar.update(task, completed=done))  # fmt: skip
+        counts = synthesise(
+            patients=patients,
+            seed=seed,
+            out=out,
+            as_of=cut,
+            progress=lambda done: bar.update(task, completed=done),
+        )
     typer.echo(f"wrote {patients:,} patients to {out} (data cut {cut.isoformat()})")
     for table, rows in counts.items():
         typer.echo(f"  {table}: {rows:,} rows")

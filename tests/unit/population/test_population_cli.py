@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import io
 import json
+from contextlib import redirect_stdout
 from pathlib import Path
+from typing import Any
 
 import pyarrow.parquet as pq
 import pytest
@@ -19,8 +22,18 @@ def _json(capsys: pytest.CaptureFixture[str], argv: list[str]) -> dict[str, obje
     return data
 
 
-def test_prescreen_json_follows_the_contract(small_omop: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    data = _json(capsys, ["prescreen", "--omop", str(small_omop), "--date", "2025-06-01", "--json"])
+@pytest.fixture(scope="module")
+def funnel(small_omop: Path) -> dict[str, Any]:
+    """The JSON of one prescreen run over the small synthetic source."""
+    out = io.StringIO()
+    with redirect_stdout(out):
+        assert main(["prescreen", "--omop", str(small_omop), "--date", "2025-06-01", "--json"]) == 0
+    data: dict[str, Any] = json.loads(out.getvalue())
+    return data
+
+
+def test_prescreen_json_follows_the_contract(funnel: dict[str, Any]) -> None:
+    data = funnel
     assert set(data) >= {"total", "as_of", "steps", "failed_alone"}
     assert data["as_of"] == "2025-06-01"
     steps = data["steps"]
