@@ -1,4 +1,4 @@
-"""``celltrial demo``: a fresh SQLite database with a small demo trial, its logins printed, served."""
+"""``celltrial demo``: a fresh SQLite database filled with a simulated trial, its logins printed, served."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 from sqlalchemy.engine import make_url
 
-from celltrial.database import database_url, make_engine, session_factory, upgrade
+from celltrial.database import database_url, make_engine, session_factory
 from celltrial.errors import InvalidInput
 
 __all__ = ["demo", "register"]
@@ -34,22 +34,29 @@ def demo(
     host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on."),
     port: int = typer.Option(8000, "--port", min=1, max=65535, help="Port to listen on."),
     serve: bool = typer.Option(True, "--serve/--no-serve", help="Start the web app afterwards."),
+    patients: int = typer.Option(60, "--patients", min=1, help="Patients referred to the simulated trial."),
+    seed: int = typer.Option(7, "--seed", min=0, help="Seed of the simulation (same seed, same trial)."),
     registry: Path | None = typer.Option(
         None,
         "--registry",
         help=f"CT.gov records to import into the registry portal (default: {LANDSCAPE} if present).",
     ),
 ) -> None:
-    """Create a fresh demo database (two sites, one login per role, six patients) and serve it."""
+    """Simulate the trial into a fresh SQLite database, print one login per role, and serve it."""
     from celltrial.registry import service as registry_service
-    from celltrial.web.demo import build_demo
+    from celltrial.simulate import simulate_trial
+    from celltrial.simulate.consort import render_consort
+    from celltrial.simulate.demo_users import DEMO_PASSWORD, DEMO_USERS
+    from celltrial.study.users.models import SITE_ROLES
 
     url = database_url(db)
     path = _fresh_sqlite(url)
+    typer.echo(f"simulating NCT07008872 with {patients} referred patients (seed {seed}) ...")
+    summary = simulate_trial(url, patients=patients, seed=seed)
+    for line in render_consort(summary.consort):
+        typer.echo(line)
     engine = make_engine(url)
     try:
-        upgrade(engine)
-        built = build_demo(session_factory(engine))
         landscape = registry or (LANDSCAPE if LANDSCAPE.is_dir() else None)
         if landscape is not None:
             typer.echo(f"importing the trial registry from {landscape} ...")
@@ -58,10 +65,10 @@ def demo(
     finally:
         engine.dispose()
     typer.echo(f"demo database: {path}")
-    typer.echo(f"subjects: {', '.join(f'{story} (id {number})' for story, number in built.subjects.items())}")
     typer.echo("logins (username / password / role / site):")
-    for login in built.logins:
-        typer.echo(f"  {login.username:<16} {login.password:<20} {login.role:<13} {login.site or '-'}")
+    for role, (username, _full_name) in DEMO_USERS.items():
+        site = "S01" if role in SITE_ROLES else "-"
+        typer.echo(f"  {username:<16} {DEMO_PASSWORD:<20} {role.value:<13} {site}")
     typer.echo(f"open http://{host}:{port}")
     if not serve:
         return
