@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from importlib import resources
 from pathlib import Path
 
 import typer
@@ -13,7 +14,9 @@ from celltrial.errors import InvalidInput
 
 __all__ = ["demo", "register"]
 
-LANDSCAPE = Path("..") / "shared" / "data" / "ctgov" / "corpus"
+LANDSCAPE = Path(str(resources.files("celltrial.registry") / "data" / "corpus"))
+"""The CAR-T trial landscape shipped with celltrial (see its README)."""
+TRIAL_RECORD = Path(str(resources.files("celltrial.protocol") / "data" / "NCT07008872.json"))
 
 
 def _fresh_sqlite(url: str) -> Path:
@@ -39,7 +42,7 @@ def demo(
     registry: Path | None = typer.Option(
         None,
         "--registry",
-        help=f"CT.gov records to import into the registry portal (default: {LANDSCAPE} if present).",
+        help="CT.gov records to import into the registry portal (default: the shipped CAR-T landscape).",
     ),
 ) -> None:
     """Simulate the trial into a fresh SQLite database, print one login per role, and serve it."""
@@ -57,10 +60,9 @@ def demo(
         typer.echo(line)
     engine = make_engine(url)
     try:
-        landscape = registry or (LANDSCAPE if LANDSCAPE.is_dir() else None)
-        if landscape is not None:
-            typer.echo(f"importing the trial registry from {landscape} ...")
-            report = registry_service.import_registry(factory=session_factory(engine), path=landscape)
+        for source in (registry or LANDSCAPE, TRIAL_RECORD):
+            typer.echo(f"importing the trial registry from {source} ...")
+            report = registry_service.import_registry(factory=session_factory(engine), path=source)
             typer.echo(f"registry: {report.trials_in_sources} trials")
     finally:
         engine.dispose()
