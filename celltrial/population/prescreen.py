@@ -140,7 +140,11 @@ def leaf_table(
         )
         joined = joined.left_join(part, joined.person_id == part[key])
         for node in mine:
-            columns[leaf_column(node.id)] = part[leaf_column(node.id)].fill_null(compiler.absent(node))
+            found = part[leaf_column(node.id)]
+            # a person without any record of the fact gets the absent verdict; an unknown stays unknown
+            columns[leaf_column(node.id)] = ibis.cases(
+                (part[key].isnull(), compiler.absent(node)), else_=found
+            )
     for node in every:
         if leaf_column(node.id) in columns:
             continue

@@ -22,6 +22,7 @@ from celltrial.population.concepts import resolve_concepts
 from celltrial.population.fhir_tables import flatten_fhir
 from celltrial.population.prescreen import prescreen
 from celltrial.population.source import open_source
+from celltrial.population.synth import synthesise
 from celltrial.population.to_fhir import patient_bundles
 from celltrial.protocol.library import load_settings
 
@@ -59,7 +60,7 @@ def _compare(location: str, on: date) -> tuple[int, Counter[str], list[str]]:
     return len(population), problems, examples[:5]
 
 
-@pytest.mark.parametrize("on", [date(2025, 6, 1), date(2025, 5, 24)], ids=["data-cut", "records-after-date"])
+@pytest.mark.parametrize("on", [date(2025, 6, 1), date(2024, 3, 1)], ids=["data-cut", "records-after-date"])
 def test_synthetic_patients_get_the_engines_verdict_on_every_criterion(
     synthetic_omop: Path, on: date
 ) -> None:
@@ -99,3 +100,14 @@ def test_fhir_bundles_flattened_to_tables_get_the_engines_verdict_on_the_origina
             assert _disagreements(population[person_id], bundle, on) == [], path.name
             compared += 1
     assert compared == 13  # 14 patients, one died before 2022
+
+
+@pytest.mark.slow
+def test_five_thousand_synthetic_patients_get_the_engines_verdict_on_every_criterion(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    out = tmp_path_factory.mktemp("omop5000") / "synth"
+    synthesise(patients=5000, seed=2026, out=out, as_of=date(2025, 6, 1))
+    count, problems, examples = _compare(str(out), date(2025, 5, 28))
+    assert count > 4500
+    assert not problems, examples
