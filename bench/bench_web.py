@@ -2,13 +2,16 @@
 
 Usage::
 
-    .venv/bin/python bench/bench_web.py [--seconds 60] [--clients 50] [--workers 2]
-        [--postgres postgresql+psycopg://postgres@127.0.0.1:5432/test | --sqlite]
+    .venv/bin/python bench/bench_web.py [--seconds 60] [--clients 50] [--workers 2] [--think-ms 0]
+        [--patients 60] [--postgres postgresql+psycopg://postgres@127.0.0.1:5432/test | --sqlite]
 
-A scratch PostgreSQL database is created on the server (and dropped afterwards), migrated and
-filled with the demo trial plus enrolled subjects, so that every client saves a laboratory form
-of its own. ``celltrial serve`` runs it with ``--workers`` uvicorn processes on a free loopback
-port; the clients (one asyncio task each, over HTTP/1.1 keep-alive) share this process.
+A scratch PostgreSQL database is created on the server (and dropped afterwards) and filled with
+the simulated trial (``celltrial.simulate``, 60 referred patients, seed 7); every client saves
+a laboratory form of its own of a subject on treatment or in follow-up. ``celltrial serve``
+runs it with ``--workers`` uvicorn processes on a free loopback port; the clients (one asyncio
+task each, over HTTP/1.1 keep-alive, pausing ``--think-ms`` between requests) share this
+process. By Little's law a closed loop of 50 clients without a pause keeps 50 requests in
+flight, so its latency is 50 divided by the throughput.
 
 Two scenarios run for ``--seconds`` each:
 
@@ -36,16 +39,15 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
 from sqlalchemy import create_engine, text
 
-from celltrial.database import make_engine, session_factory, upgrade
+from celltrial.simulate import simulate_trial
+from celltrial.simulate.demo_users import DEMO_PASSWORD
 from celltrial.study.types import utcnow
-from celltrial.web.demo import build_demo, example_form
 
 POSTGRES = os.environ.get("CELLTRIAL_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 GOAL_P95_MS = 100.0
@@ -113,45 +115,22 @@ def server(url: str, workers: int) -> Iterator[str]:
         log.close()
 
 
-def prepare(base: str, passwords: dict[str, str], subjects_needed: int) -> dict[str, Any]:
-    """Tokens, enrolled subjects, and one laboratory form per client."""
+ACTIVE = {"enrolled", "apheresed", "infused", "in_follow_up"}
+
+
+def prepare(base: str) -> dict[str, Any]:
+    """The coordinator's token, the subjects on treatment or follow-up, their laboratory forms."""
     client = httpx.Client(base_url=base, timeout=60)
-
-    def token(username: str) -> dict[str, str]:
-        answer = client.post(
-            "/api/v1/auth/token", data={"username": username, "password": passwords[username]}
-        )
-        answer.raise_for_status()
-        return {"Authorization": f"Bearer {answer.json()['access_token']}"}
-
-    coordinator, investigator = token("coordinator"), token("investigator")
-    site = client.get("/api/v1/sites", headers=coordinator).json()["items"][0]["id"]
-    today = utcnow().date()
-    form = example_form("eligible", screened_on=today - timedelta(days=1))
-    enrolled = client.get("/api/v1/subjects?status=enrolled", headers=coordinator).json()["items"]
-    subject_ids = [item["id"] for item in enrolled]
-    while len(subject_ids) < subjects_needed:
-        new = {
-            "site_id": site,
-            "date_of_birth": form["patient"]["birth_date"],
-            "sex": "female",
-            "initials": "BM",
-        }
-        subject = client.post("/api/v1/subjects", json=new, headers=coordinator).json()["id"]
-        consent = {"icf_version": "1.0", "signed_at": f"{today - timedelta(days=2)}T09:00:00Z"}
-        client.post(
-            f"/api/v1/subjects/{subject}/consents", json=consent, headers=coordinator
-        ).raise_for_status()
-        client.post(
-            f"/api/v1/subjects/{subject}/screenings", json=form, headers=investigator
-        ).raise_for_status()
-        client.post(f"/api/v1/subjects/{subject}/enrolment", json={}, headers=investigator).raise_for_status()
-        subject_ids.append(subject)
+    answer = client.post("/api/v1/auth/token", data={"username": "coordinator", "password": DEMO_PASSWORD})
+    answer.raise_for_status()
+    headers = {"Authorization": f"Bearer {answer.json()['access_token']}"}
+    listed = client.get("/api/v1/subjects?limit=500", headers=headers).json()["items"]
+    subject_ids = [item["id"] for item in listed if item["status"] in ACTIVE]
     forms: list[dict[str, Any]] = []
     for subject in subject_ids:
-        listed = client.get(f"/api/v1/subjects/{subject}/forms", headers=coordinator).json()
-        forms.extend(item for item in listed if item["form_code"] == "labs" and item["status"] != "locked")
-    return {"headers": coordinator, "subjects": subject_ids, "forms": forms}
+        casebook = client.get(f"/api/v1/subjects/{subject}/forms", headers=headers).json()
+        forms.extend(item for item in casebook if item["form_code"] == "labs" and item["status"] != "locked")
+    return {"headers": headers, "subjects": subject_ids, "forms": forms}
 
 
 async def run_clients(
@@ -207,6 +186,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--patients", type=int, default=60, help="patients referred to the simulated trial")
     parser.add_argument(
         "--think-ms", type=float, default=0.0, help="pause of each client between requests (0: back to back)"
     )
@@ -216,13 +196,9 @@ def main() -> None:
     parser.add_argument("--sqlite", action="store_true", help="use a SQLite file instead of PostgreSQL")
     options = parser.parse_args()
     with scratch_database(None if options.sqlite else options.postgres) as url:
-        engine = make_engine(url)
-        upgrade(engine)
-        demo = build_demo(session_factory(engine))
-        engine.dispose()
-        passwords = {login.username: login.password for login in demo.logins}
+        simulate_trial(url, patients=options.patients, seed=7)
         with server(url, options.workers) as base:
-            data = prepare(base, passwords, subjects_needed=max(3, options.clients // 8))
+            data = prepare(base)
             headers, forms, subjects = data["headers"], data["forms"], data["subjects"]
             if len(forms) < options.clients:
                 raise SystemExit(f"only {len(forms)} laboratory forms for {options.clients} clients")

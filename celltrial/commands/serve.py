@@ -65,6 +65,7 @@ def serve(
         workers=workers,
         log_level="info",
         access_log=False,
+        timeout_keep_alive=30,
     )
 
 

@@ -115,6 +115,7 @@ def test_an_out_of_range_lab_value_shows_its_query_which_is_answered_and_closed(
     page.get_by_role("button", name="Save").click()
     expect(page.get_by_role("status")).to_have_text("The form is saved.")
     expect(page.get_by_label("Haemoglobin (g/L)")).to_have_attribute("aria-invalid", "true")
+    expect(page.locator("#messages-hemoglobin")).to_contain_text("Query open")
     query = page.locator("#review-hemoglobin .query")
     expect(query).to_contain_text("query open")
     page.get_by_label(re.compile("^Answer to query")).fill("Confirmed with the laboratory: 25 g/L")
