@@ -30,6 +30,7 @@ import argparse
 import asyncio
 import json
 import os
+import random
 import socket
 import statistics
 import subprocess
@@ -140,9 +141,10 @@ async def run_clients(
     base: str,
     think: float = 0.0,
 ) -> dict[str, float]:
-    """Run ``clients`` tasks issuing ``request`` for ``seconds`` (each pausing ``think`` seconds
-    between requests); latency percentiles and throughput."""
+    """Run ``clients`` tasks issuing ``request`` for ``seconds`` (each pausing about ``think``
+    seconds, 0.5 to 1.5 times, between requests); latency percentiles and throughput."""
     latencies: list[float] = []
+    pacing = random.Random(7)
     errors = 0
     kinds: dict[str, int] = {}
     stop = time.monotonic() + seconds
@@ -152,6 +154,8 @@ async def run_clients(
 
         async def one(number: int) -> None:
             nonlocal errors
+            if think:
+                await asyncio.sleep(think * pacing.uniform(0, 1))  # users do not start in step
             while time.monotonic() < stop:
                 started = time.perf_counter()
                 try:
@@ -164,7 +168,7 @@ async def run_clients(
                 latencies.append((time.perf_counter() - started) * 1000)
                 errors += not ok
                 if think:
-                    await asyncio.sleep(think)
+                    await asyncio.sleep(think * pacing.uniform(0.5, 1.5))
 
         began = time.monotonic()
         await asyncio.gather(*(one(number) for number in range(clients)))
