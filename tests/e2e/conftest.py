@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pytest
 from argon2 import PasswordHasher
-from e2e_world import PASSWORD, World, build_world
+from e2e_world import World, build_world
 from fastapi.testclient import TestClient
+from pages import token_headers
 
 from celltrial.database import make_engine, session_factory, upgrade
 from celltrial.study.users import passwords
@@ -55,13 +56,6 @@ def client(world: World) -> Iterator[TestClient]:
     app = create_app(world.url, WebSettings())
     with TestClient(app) as test_client:
         yield test_client
-
-
-def token_headers(client: TestClient, username: str, password: str = PASSWORD) -> dict[str, str]:
-    """The Authorization header of a fresh bearer token for ``username``."""
-    response = client.post("/api/v1/auth/token", data={"username": username, "password": password})
-    assert response.status_code == 200, response.text
-    return {"Authorization": f"Bearer {response.json()['access_token']}"}
 
 
 @pytest.fixture(scope="module")

@@ -33,3 +33,10 @@ def log_in(client: TestClient, username: str, password: str = PASSWORD, next_pat
     )
     assert response.status_code == 303, response.text
     return csrf_of(client.get("/").text)
+
+
+def token_headers(client: TestClient, username: str, password: str = PASSWORD) -> dict[str, str]:
+    """The Authorization header of a fresh bearer token for ``username``."""
+    response = client.post("/api/v1/auth/token", data={"username": username, "password": password})
+    assert response.status_code == 200, response.text
+    return {"Authorization": f"Bearer {response.json()['access_token']}"}

@@ -12,10 +12,10 @@ from typing import Any
 
 import pytest
 import schemathesis
-from conftest import token_headers
 from e2e_world import World
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
+from pages import token_headers
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,

@@ -65,7 +65,7 @@ def unlabelled(html: str) -> list[str]:
 
 @pytest.fixture(scope="module")
 def subject_and_form(client: TestClient, world: World) -> tuple[int, int]:
-    from conftest import token_headers
+    from pages import token_headers
 
     coordinator = token_headers(client, world["coordinator"])
     investigator = token_headers(client, world["investigator"])

@@ -10,11 +10,11 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from conftest import token_headers
 from documents import example_form
 from e2e_world import PASSWORD, World
 from fastapi.testclient import TestClient
 from live import live_server
+from pages import token_headers
 from playwright.sync_api import Page, expect
 
 from celltrial.study.types import utcnow

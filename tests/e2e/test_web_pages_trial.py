@@ -293,7 +293,7 @@ def test_a_decimal_shown_in_its_input_reads_back_as_the_same_number(stored: floa
 def test_a_page_save_leaves_alone_a_time_its_input_cannot_show_exactly(
     client: TestClient, world: World, enrolled: int
 ) -> None:
-    from conftest import token_headers
+    from pages import token_headers
 
     headers = token_headers(client, world["coordinator"])
     listed = client.get(f"/api/v1/subjects/{enrolled}/forms", headers=headers).json()
