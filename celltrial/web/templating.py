@@ -37,6 +37,22 @@ def _words(value: object) -> str:
     return text.replace("_", " ").capitalize()
 
 
+_PHASES = {
+    "NA": "Not applicable",
+    "EARLY_PHASE1": "Early phase 1",
+    "PHASE1": "Phase 1",
+    "PHASE2": "Phase 2",
+    "PHASE3": "Phase 3",
+    "PHASE4": "Phase 4",
+}
+
+
+def _phase(value: object) -> str:
+    """A CT.gov phase as the registry shows it: ``NA`` → ``Not applicable``, ``PHASE1`` → ``Phase 1``."""
+    text = str(getattr(value, "value", value) or "")
+    return _PHASES.get(text, _words(text))
+
+
 @dataclass(frozen=True)
 class MenuLink:
     """An entry of the main menu, shown to the roles allowed the action behind it."""
@@ -62,6 +78,7 @@ def _menu(user: User) -> list[MenuLink]:
 
 templates.env.filters["when"] = _when
 templates.env.filters["words"] = _words
+templates.env.filters["phase"] = _phase
 templates.env.filters["number"] = lambda value: f"{value:g}" if isinstance(value, float) else value
 templates.env.globals["menu"] = _menu
 
