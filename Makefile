@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PYTEST_WORKERS ?= 2
 
-.PHONY: demo test install chromium postgres lint test-fast bench lock clean
+.PHONY: demo test test-stress install chromium postgres lint test-fast bench lock clean
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -37,6 +37,15 @@ postgres:
 
 test: install chromium postgres lint
 	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile
+
+# the heavy runs of the reliability and security suites (>= 50 crashes per database, 60 s of
+# load, >= 2,000 schemathesis requests, fuzzing); ends with the table of what was tried and what failed
+STRESS_REPORT := test-artifacts/stress-report.jsonl
+test-stress: install chromium postgres
+	@mkdir -p test-artifacts && rm -f $(STRESS_REPORT)
+	CELLTRIAL_STRESS=1 CELLTRIAL_STRESS_REPORT=$(CURDIR)/$(STRESS_REPORT) \
+	  $(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile -m stress; status=$$?; \
+	  $(BIN)/python tests/stress_report.py $(STRESS_REPORT); exit $$status
 
 test-fast: install
 	$(BIN)/pytest -n $(PYTEST_WORKERS) -m "not browser and not postgres"
