@@ -18,14 +18,12 @@ from sqlalchemy.orm import Session
 
 from celltrial.commands.subject import JSON_OPTION, STUDY_OPTION, USER_OPTION, acting_user
 from celltrial.errors import InvalidInput
-from celltrial.study.audit import service as audit
 from celltrial.study.console import DB_OPTION, command_session
 
 if TYPE_CHECKING:  # the writers (pandas, pyreadstat, lxml, fhir.resources) load when an export runs
     from celltrial.reporting.trialdata import TrialData
-    from celltrial.study.users.models import User
 
-__all__ = ["record_export", "register"]
+__all__ = ["register"]
 
 export_app = typer.Typer(
     help="Export the trial: CDISC SDTM and ODM, FHIR, ClinicalTrials.gov results and record.",
@@ -38,20 +36,6 @@ def register(app: typer.Typer) -> None:
     app.add_typer(export_app, name="export")
 
 
-def record_export(
-    session: Session, *, by: User, data: TrialData, kind: str, target: str, summary: dict[str, Any]
-) -> None:
-    """The audit entry of one export run."""
-    audit.record(
-        session,
-        actor=by.username,
-        action="export",
-        entity="export",
-        entity_id=kind,
-        new={"study": data.nct_id, "target": target, "draft": data.draft, **summary},
-    )
-
-
 def _run(
     *,
     db: str | None,
@@ -62,7 +46,7 @@ def _run(
     target: str,
     write: Callable[[Session, TrialData], dict[str, Any]],
 ) -> dict[str, Any]:
-    from celltrial.reporting.trialdata import load_trial_data
+    from celltrial.reporting.trialdata import load_trial_data, record_export
 
     with command_session(db) as session:
         by = acting_user(session, user)

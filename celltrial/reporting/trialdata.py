@@ -28,6 +28,7 @@ from celltrial.product.models import ApheresisCollection, ChainOfIdentity, Manuf
 from celltrial.protocol.ctgov import Study
 from celltrial.protocol.library import load_study
 from celltrial.protocol.settings import ProtocolSettings
+from celltrial.study.audit import service as audit
 from celltrial.study.consent.models import Consent, IcfVersion
 from celltrial.study.forms.models import FormInstance
 from celltrial.study.locks.service import get_active
@@ -55,6 +56,7 @@ __all__ = [
     "TrialData",
     "VisitRecord",
     "load_trial_data",
+    "record_export",
 ]
 
 
@@ -483,4 +485,21 @@ def load_trial_data(
         assessments=assessments,
         products=tuple(_products(session, ids)),
         extracted_by=by.username,
+    )
+
+
+def record_export(
+    session: Session, *, by: User, data: TrialData, kind: str, target: str, summary: dict[str, Any]
+) -> None:
+    """The audit entry of one export run (``kind`` to ``target``), in the export's transaction.
+
+    The CLI (``celltrial export``) and the API (``POST /exports/{kind}``) both record through it.
+    """
+    audit.record(
+        session,
+        actor=by.username,
+        action="export",
+        entity="export",
+        entity_id=kind,
+        new={"study": data.nct_id, "target": target, "draft": data.draft, **summary},
     )

@@ -24,8 +24,7 @@ from celltrial.reporting.ctgov_results import current_record, write_results
 from celltrial.reporting.fhir_export import write_fhir
 from celltrial.reporting.odm import write_odm
 from celltrial.reporting.sdtm import write_sdtm
-from celltrial.reporting.trialdata import TrialData, load_trial_data
-from celltrial.study.audit import service as audit
+from celltrial.reporting.trialdata import TrialData, load_trial_data, record_export
 from celltrial.web.api.common import AUTHENTICATED
 from celltrial.web.deps import ApiUser, DbSession
 from celltrial.web.problems import problem_responses
@@ -91,14 +90,7 @@ def export(
         target = Path(folder) / ("sdtm" if kind == "sdtm" else name)
         summary = _writers(session)[kind](data, target)
         content = _zip(target) if kind == "sdtm" else target.read_bytes()
-    audit.record(
-        session,
-        actor=user.username,
-        action="export",
-        entity="export",
-        entity_id=kind,
-        new={"study": data.nct_id, "target": "api", "draft": data.draft, **summary},
-    )
+    record_export(session, by=user, data=data, kind=kind, target="api", summary=summary)
     prefix = "DRAFT-" if data.draft else ""
     disposition = f'attachment; filename="{data.nct_id}-{prefix}{name}"'
     return Response(content, media_type=media, headers={"Content-Disposition": disposition})
