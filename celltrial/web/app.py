@@ -20,6 +20,7 @@ from celltrial.database import make_engine, session_factory
 from celltrial.web import problems
 from celltrial.web.api import api_router
 from celltrial.web.headers import SecurityHeaders
+from celltrial.web.limits import RequestLimits
 from celltrial.web.pages import install_login_redirect, pages_router
 from celltrial.web.settings import WebSettings
 from celltrial.web.templating import render_problem
@@ -66,6 +67,7 @@ def create_app(
     app.state.settings = settings
     problems.install(app, html=render_problem)
     install_login_redirect(app)
+    app.add_middleware(RequestLimits)
     app.add_middleware(SecurityHeaders)
     app.include_router(api_router, prefix="/api/v1")
     app.include_router(pages_router)
