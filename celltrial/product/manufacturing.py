@@ -21,7 +21,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from celltrial.errors import Conflict, IllegalTransition, InvalidInput, NotAllowed
+from celltrial.errors import Conflict, IllegalTransition, InvalidInput
 from celltrial.product import inputs
 from celltrial.product.access import lot_for
 from celltrial.product.custody import lock
@@ -35,7 +35,7 @@ from celltrial.study.permissions import Action, require
 from celltrial.study.signatures import service as signatures
 from celltrial.study.subjects.models import Subject
 from celltrial.study.trial.models import Trial
-from celltrial.study.users.models import Role, User
+from celltrial.study.users.models import User
 
 __all__ = [
     "EXCEPTIONAL_RELEASE_ACTION",
@@ -44,12 +44,8 @@ __all__ = [
     "record_release_tests",
 ]
 
-EXCEPTIONAL_RELEASE_ACTION = Action.STUDY_MANAGE
-"""The permission an exceptional release approval checks, besides the sponsor role.
-
-The permission matrix has no product action for the sponsor; ``study.manage`` is the sponsor's
-own managerial action, and the role itself must be ``sponsor``.
-"""
+EXCEPTIONAL_RELEASE_ACTION = Action.PRODUCT_EXCEPTIONAL_RELEASE
+"""The permission an exceptional release approval checks (the sponsor's, in the matrix)."""
 
 
 def _subject(session: Session, lot: ManufacturingLot) -> Subject:
@@ -188,8 +184,6 @@ def approve_exceptional_release(
     ``exceptional_release`` from then on.
     """
     require(by, EXCEPTIONAL_RELEASE_ACTION)
-    if Role(by.role) is not Role.SPONSOR:
-        raise NotAllowed(f"only the sponsor approves an exceptional release, not a {by.role}", field="role")
     why = inputs.text(justification, "justification", limit=4000)
     assert why is not None
     lot = lot_for(session, lot_id=lot_id, by=by, action=EXCEPTIONAL_RELEASE_ACTION)

@@ -54,8 +54,10 @@ class Action(StrEnum):
     PRODUCT_VIEW = "product.view"
     PRODUCT_CUSTODY = "product.custody"
     PRODUCT_RELEASE = "product.release"
+    PRODUCT_EXCEPTIONAL_RELEASE = "product.exceptional_release"
     SAFETY_REPORT = "safety.report"
     SAFETY_VIEW = "safety.view"
+    SAFETY_ASSESS = "safety.assess"
     EFFICACY_VIEW = "efficacy.view"
     IDENTIFYING_DATA_VIEW = "identifying_data.view"
 
@@ -68,7 +70,7 @@ PERMISSIONS: Mapping[Role, frozenset[Action]] = {
     Role.INVESTIGATOR: _grant(
         """subject.view subject.enrol subject.status screening.create screening.judge consent.record
         visit.schedule form.view form.edit form.sign query.answer audit.view product.view
-        product.custody safety.report safety.view identifying_data.view"""
+        product.custody safety.report safety.view safety.assess identifying_data.view"""
     ),
     Role.COORDINATOR: _grant(
         """subject.view subject.enrol subject.status screening.create consent.record visit.schedule
@@ -87,12 +89,21 @@ PERMISSIONS: Mapping[Role, frozenset[Action]] = {
         product.view safety.view identifying_data.view"""
     ),
     Role.SPONSOR: _grant(
-        "subject.view form.view study.manage export.run product.view safety.view efficacy.view"
+        """subject.view form.view study.manage export.run product.view product.exceptional_release
+        safety.view safety.assess efficacy.view"""
     ),
     Role.DSMB: _grant("subject.view safety.view efficacy.view"),
     Role.ADMIN: _grant("user.manage site.manage audit.verify"),
 }
-"""The permission matrix: the actions each role may take (everything else is refused)."""
+"""The permission matrix: the actions each role may take (everything else is refused).
+
+``safety.assess`` is a medical assessment of safety data: at a site, the investigator's
+confirmation of the DLT evaluation (which also needs ``safety.report`` there); centrally, the
+sponsor's expectedness assessment of an SAE and its SUSAR submission (ICH E2A). Which of the
+two a holder may make follows from their scope (:func:`visible_site_id`), not from a role name.
+``product.exceptional_release`` is the sponsor's documented approval to release a product lot
+that is out of specification.
+"""
 
 
 IDENTIFYING_FIELDS = frozenset(

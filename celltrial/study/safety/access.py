@@ -2,7 +2,9 @@
 
 Entering safety data needs ``safety.report`` at the subject's site, a subject who consented
 (and has not withdrawn consent) and was enrolled, and data that are not locked. Reading needs
-``safety.view`` or ``safety.report``; site roles see their own site's subjects only.
+``safety.view`` or ``safety.report``; site roles see their own site's subjects only. A central
+assessment (an SAE's expectedness, its SUSAR submission) needs ``safety.assess`` and a central
+scope: the sponsor assesses against the reference safety information (ICH E2A).
 """
 
 from __future__ import annotations
@@ -11,17 +13,24 @@ from datetime import date
 
 from sqlalchemy.orm import Session
 
-from celltrial.errors import Conflict
+from celltrial.errors import Conflict, NotAllowed
 from celltrial.study.consent.service import require_consent
 from celltrial.study.locks import service as locks
-from celltrial.study.permissions import Action, allowed, require
+from celltrial.study.permissions import Action, allowed, require, visible_site_id
 from celltrial.study.subjects.access import subject_for
 from celltrial.study.subjects.models import Subject
 from celltrial.study.subjects.status import ENROLLED_STATUSES, SubjectStatus
 from celltrial.study.types import utcnow
 from celltrial.study.users.models import User
 
-__all__ = ["SAFETY_STATUSES", "ensure_may_read", "read_action", "subject_for_entry", "today"]
+__all__ = [
+    "SAFETY_STATUSES",
+    "ensure_may_read",
+    "read_action",
+    "subject_for_central_assessment",
+    "subject_for_entry",
+    "today",
+]
 
 SAFETY_STATUSES = ENROLLED_STATUSES | {SubjectStatus.DIED}
 """Statuses in which a subject's safety data may be entered (a death is reported after it)."""
@@ -56,3 +65,15 @@ def read_action(by: User) -> Action:
 def ensure_may_read(session: Session, *, subject_id: int, by: User) -> Subject:
     """The subject whose safety data ``by`` may read."""
     return subject_for(session, subject_id=subject_id, by=by, action=read_action(by))
+
+
+def subject_for_central_assessment(session: Session, *, subject_id: int, by: User) -> Subject:
+    """The subject of a central safety assessment by ``by`` (``safety.assess``, every site in scope)."""
+    require(by, Action.SAFETY_ASSESS)
+    if visible_site_id(by) is not None:
+        raise NotAllowed(
+            f"{by.username!r} assesses safety at one site; the expectedness of an SAE and its SUSAR "
+            "submission are assessed centrally by the sponsor",
+            field="role",
+        )
+    return subject_for(session, subject_id=subject_id, by=by, action=Action.SAFETY_ASSESS)

@@ -164,8 +164,11 @@ def dlt_evaluation(
 def confirm_dlt(
     session: Session, *, by: User, subject_id: int, is_dlt: bool, comment: str = ""
 ) -> DltAssessment:
-    """The investigator confirms (or overrules, with a comment) the automatic DLT evaluation of today."""
-    require(by, Action.FORM_SIGN)
+    """The investigator confirms (or overrules, with a comment) the automatic DLT evaluation of today.
+
+    Needs ``safety.assess`` and the right to enter the subject's safety data at its site.
+    """
+    require(by, Action.SAFETY_ASSESS)
     subject = subject_for_entry(session, subject_id=subject_id, by=by)
     if not isinstance(is_dlt, bool):
         raise InvalidInput("is_dlt is true or false", field="is_dlt")

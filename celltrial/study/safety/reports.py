@@ -1,9 +1,9 @@
 """SAE reporting: the site's report to the sponsor, follow-ups, expectedness, SUSAR submission, clocks.
 
 The site reports (``safety.report``); the sponsor assesses expectedness and records the SUSAR
-submission to the regulators. The permission matrix has no sponsor action for safety reporting
-yet, so the sponsor's steps require ``study.manage`` (the sponsor's own action). Every step is
-audited; the clocks are computed by :func:`celltrial.analysis.sae_clocks.sae_clocks`.
+submission to the regulators, both central assessments (``safety.assess`` with every site in
+scope). Every step is audited; the clocks are computed by
+:func:`celltrial.analysis.sae_clocks.sae_clocks`.
 """
 
 from __future__ import annotations
@@ -26,10 +26,9 @@ from celltrial.analysis.safety_events import Outcome, Seriousness
 from celltrial.errors import Conflict, InvalidInput, NotFound
 from celltrial.protocol.settings import ProtocolSettings
 from celltrial.study.audit import service as audit
-from celltrial.study.permissions import Action, visible_site_id
-from celltrial.study.safety.access import read_action, subject_for_entry
+from celltrial.study.permissions import visible_site_id
+from celltrial.study.safety.access import read_action, subject_for_central_assessment, subject_for_entry
 from celltrial.study.safety.models import AdverseEvent, SaeFollowUp, SeriousAdverseEvent
-from celltrial.study.subjects.access import subject_for
 from celltrial.study.subjects.models import Subject
 from celltrial.study.trial import service as trials
 from celltrial.study.types import utcnow
@@ -217,7 +216,7 @@ def record_follow_up_report(
 def assess_expectedness(session: Session, *, by: User, sae_id: int, expected: bool) -> SeriousAdverseEvent:
     """The sponsor's assessment against the reference safety information (investigator's brochure)."""
     sae = _sae(session, sae_id)
-    subject = subject_for(session, subject_id=sae.subject_id, by=by, action=Action.STUDY_MANAGE)
+    subject = subject_for_central_assessment(session, subject_id=sae.subject_id, by=by)
     if not isinstance(expected, bool):
         raise InvalidInput("expected is true or false", field="expected")
     if sae.reported_to_sponsor_at is None:
@@ -235,7 +234,7 @@ def record_susar_submission(
 ) -> SeriousAdverseEvent:
     """The sponsor submitted the SUSAR to the regulators at ``submitted_at``."""
     sae = _sae(session, sae_id)
-    subject = subject_for(session, subject_id=sae.subject_id, by=by, action=Action.STUDY_MANAGE)
+    subject = subject_for_central_assessment(session, subject_id=sae.subject_id, by=by)
     submitted_at = _instant(submitted_at, "submitted_at")
     event = session.get(AdverseEvent, sae.adverse_event_id)
     assert event is not None

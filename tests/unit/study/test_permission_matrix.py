@@ -4,8 +4,9 @@ The expected grid below is written from issue 5's roles, not read from the code:
 site staff (investigator, coordinator, cell-therapy lab) work on their own site's subjects and
 see identifying data; the investigator alone judges eligibility and signs; monitors verify
 source data and raise/close queries; data managers raise/close queries, lock and export;
-sponsor and DSMB see pseudonymised data only; the administrator manages users and sites and
-never study data.
+sponsor and DSMB see pseudonymised data only; the investigator (at the site) and the sponsor
+(centrally) make safety assessments; the sponsor alone approves an exceptional product release;
+the administrator manages users and sites and never study data.
 """
 
 from __future__ import annotations
@@ -44,8 +45,10 @@ export.run                 .    .    .    Y    .    Y    .    .
 product.view               Y    Y    Y    .    Y    Y    .    .
 product.custody            Y    .    Y    .    .    .    .    .
 product.release            .    .    Y    .    .    .    .    .
+product.exceptional_release .   .    .    .    .    Y    .    .
 safety.report              Y    Y    .    .    .    .    .    .
 safety.view                Y    .    .    Y    Y    Y    Y    .
+safety.assess              Y    .    .    .    .    Y    .    .
 efficacy.view              .    .    .    Y    .    Y    Y    .
 identifying_data.view      Y    Y    Y    .    Y    .    .    .
 """
