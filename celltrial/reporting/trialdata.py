@@ -325,15 +325,24 @@ def _products(session: Session, subject_ids: set[int]) -> list[ProductRecord]:
 
 
 def load_trial_data(
-    session: Session, *, by: User, nct_id: str | None = None, draft: bool = False
+    session: Session,
+    *,
+    by: User,
+    nct_id: str | None = None,
+    draft: bool = False,
+    permissions: tuple[Action, ...] = (Action.EXPORT_RUN,),
 ) -> TrialData:
     """The snapshot of the study ``nct_id`` (the only one when None) as ``by`` may export it.
+
+    ``by`` needs every action of ``permissions``: an export needs ``export.run``; the DSMB report
+    and the analyses pages read it with ``safety.view`` and ``efficacy.view``.
 
     Refuses (:class:`Conflict`, naming the subject) when the data are not locked and ``draft`` is
     false. The snapshot is marked draft when its data are not locked (``draft`` only permits it):
     an export of locked data is final even when asked for as a draft.
     """
-    require(by, Action.EXPORT_RUN)
+    for action in permissions:
+        require(by, action)
     trial = trials.the_study(session, nct_id=nct_id)
     subjects = list(
         session.scalars(
