@@ -1,7 +1,9 @@
 """Figures for the sponsor, the statisticians and the DSMB, drawn from the pure analysis results.
 
-Every function draws with matplotlib's object API (no pyplot, no global backend: safe in the web
-app's worker threads) and writes ``<stem>.png`` (150 dpi) and ``<stem>.svg``.
+Every figure is drawn with matplotlib's object API (no pyplot, no global backend: safe in the web
+app's worker threads). Each ``draw_*`` function returns the :class:`~matplotlib.figure.Figure`
+(for the DSMB report's pages, or :func:`render` to SVG/PNG bytes for the web app); each
+``*_figure`` function draws and writes ``<stem>.png`` (150 dpi) and ``<stem>.svg``.
 
 - :func:`kaplan_meier_figure` — KM step curves with censoring marks and numbers at risk;
 - :func:`expansion_figure` — CAR-T expansion and persistence on a log scale, per subject and median;
@@ -12,10 +14,12 @@ app's worker threads) and writes ``<stem>.png`` (150 dpi) and ``<stem>.svg``.
 
 from __future__ import annotations
 
+import io
 import statistics
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
@@ -30,8 +34,14 @@ __all__ = [
     "SwimmerEvent",
     "SwimmerLane",
     "consort_figure",
+    "draw_consort",
+    "draw_expansion",
+    "draw_kaplan_meier",
+    "draw_swimmer",
     "expansion_figure",
     "kaplan_meier_figure",
+    "render",
+    "save",
     "swimmer_figure",
 ]
 
@@ -46,12 +56,26 @@ class FigureFiles:
     svg: Path
 
 
-def _save(figure: Figure, stem: Path) -> FigureFiles:
+ImageFormat = Literal["png", "svg"]
+
+
+def save(figure: Figure, stem: Path) -> FigureFiles:
+    """Write ``figure`` to ``<stem>.png`` (150 dpi) and ``<stem>.svg``."""
     stem.parent.mkdir(parents=True, exist_ok=True)
     files = FigureFiles(png=stem.with_suffix(".png"), svg=stem.with_suffix(".svg"))
     figure.savefig(files.png, dpi=150, bbox_inches="tight")
     figure.savefig(files.svg, bbox_inches="tight")
     return files
+
+
+def render(figure: Figure, image_format: ImageFormat, *, dpi: int = 150) -> bytes:
+    """The figure as PNG or SVG bytes (``svg`` keeps the text as text, without a date stamp)."""
+    if image_format not in ("png", "svg"):
+        raise InvalidInput(f"a figure is drawn as png or svg, not {image_format!r}", field="format")
+    buffer = io.BytesIO()
+    metadata = {"Date": None} if image_format == "svg" else {}
+    figure.savefig(buffer, format=image_format, dpi=dpi, bbox_inches="tight", metadata=metadata)
+    return buffer.getvalue()
 
 
 def kaplan_meier_figure(
@@ -61,6 +85,16 @@ def kaplan_meier_figure(
     title: str,
     y_label: str = "Survival probability",
 ) -> FigureFiles:
+    """Kaplan–Meier curves written as PNG and SVG (see :func:`draw_kaplan_meier`)."""
+    return save(draw_kaplan_meier(summaries, title=title, y_label=y_label), stem)
+
+
+def draw_kaplan_meier(
+    summaries: Mapping[str, KaplanMeierSummary],
+    *,
+    title: str,
+    y_label: str = "Survival probability",
+) -> Figure:
     """Kaplan–Meier curves (months) with censoring marks, CI bands and a numbers-at-risk table."""
     if not summaries:
         raise InvalidInput("no group to plot", field="summaries")
@@ -102,7 +136,7 @@ def kaplan_meier_figure(
     risk.tick_params(left=False)
     for side in ("top", "right", "left"):
         risk.spines[side].set_visible(False)
-    return _save(figure, stem)
+    return figure
 
 
 def expansion_figure(
@@ -113,6 +147,17 @@ def expansion_figure(
     y_label: str = "CAR transgene (copies/µg gDNA)",
     title: str = "CAR-T expansion and persistence",
 ) -> FigureFiles:
+    """Expansion curves written as PNG and SVG (see :func:`draw_expansion`)."""
+    return save(draw_expansion(series, lloq=lloq, y_label=y_label, title=title), stem)
+
+
+def draw_expansion(
+    series: Mapping[str, tuple[Sequence[float], Sequence[float]]],
+    *,
+    lloq: float,
+    y_label: str = "CAR transgene (copies/µg gDNA)",
+    title: str = "CAR-T expansion and persistence",
+) -> Figure:
     """Per-subject kinetics on a log scale with the median at each nominal day.
 
     Values below the LLOQ are drawn at LLOQ/2 (open markers) under a dashed LLOQ line, so that
@@ -153,7 +198,7 @@ def expansion_figure(
     axes.set_title(title)
     axes.legend(frameon=False)
     axes.grid(alpha=0.3, which="both")
-    return _save(figure, stem)
+    return figure
 
 
 @dataclass(frozen=True)
@@ -191,6 +236,11 @@ _SWIMMER_MARKERS = {
 
 
 def swimmer_figure(lanes: Sequence[SwimmerLane], stem: Path, *, title: str = "Time on study") -> FigureFiles:
+    """The swimmer plot written as PNG and SVG (see :func:`draw_swimmer`)."""
+    return save(draw_swimmer(lanes, title=title), stem)
+
+
+def draw_swimmer(lanes: Sequence[SwimmerLane], *, title: str = "Time on study") -> Figure:
     """Swimmer plot: one bar per subject (longest first), event markers, arrow when ongoing."""
     if not lanes:
         raise InvalidInput("no subject to plot", field="lanes")
@@ -218,12 +268,18 @@ def swimmer_figure(lanes: Sequence[SwimmerLane], stem: Path, *, title: str = "Ti
     axes.set_xlabel("Days since CAR-T infusion (arrow: follow-up continues)")
     axes.set_title(title)
     axes.grid(axis="x", alpha=0.3)
-    return _save(figure, stem)
+    return figure
 
 
 @dataclass(frozen=True)
 class ConsortCounts:
-    """Counts at each step of the single-arm trial; each step's losses are the difference."""
+    """Counts at each step of the single-arm trial; each step's losses are the difference.
+
+    ``screen_failures`` counts the screen-failed patients by reason, each patient once;
+    ``not_enrolled_other`` the other patients screened but not enrolled (still in screening,
+    eligible but not enrolled, withdrew before enrolment). Together they add up to
+    screened − enrolled.
+    """
 
     screened: int
     screen_failures: Mapping[str, int]
@@ -232,6 +288,7 @@ class ConsortCounts:
     manufactured: int
     infused: int
     evaluable: int
+    not_enrolled_other: Mapping[str, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         steps = [
@@ -244,10 +301,12 @@ class ConsortCounts:
         for name, count, previous in steps:
             if not 0 <= count <= previous:
                 raise InvalidInput(f"{count} is more than the {previous} of the step before", field=name)
-        failed, expected = sum(self.screen_failures.values()), self.screened - self.enrolled
+        failed = sum(self.screen_failures.values()) + sum(self.not_enrolled_other.values())
+        expected = self.screened - self.enrolled
         if failed != expected:
             raise InvalidInput(
-                f"screen failures add up to {failed}, not screened − enrolled ({expected})",
+                f"screen failures and other patients not enrolled add up to {failed}, "
+                f"not screened − enrolled ({expected})",
                 field="screen_failures",
             )
 
@@ -270,13 +329,18 @@ def _box(axes: Axes, x: float, y: float, text: str, width: float = 0.36) -> None
 
 
 def consort_figure(counts: ConsortCounts, stem: Path, *, title: str = "CONSORT flow diagram") -> FigureFiles:
+    """The CONSORT flow written as PNG and SVG (see :func:`draw_consort`)."""
+    return save(draw_consort(counts, title=title), stem)
+
+
+def draw_consort(counts: ConsortCounts, *, title: str = "CONSORT flow diagram") -> Figure:
     """CONSORT flow: the main column of counts, with each step's losses boxed to the right."""
-    failures = "\n".join(f"{reason}: {n}" for reason, n in sorted(counts.screen_failures.items()))
+    failed = sum(counts.screen_failures.values())
+    lines = [f"Not enrolled n = {counts.screened - counts.enrolled}", f"Screen failures n = {failed}"]
+    lines += [f"  {reason}: {n}" for reason, n in sorted(counts.screen_failures.items())]
+    lines += [f"{reason}: {n}" for reason, n in counts.not_enrolled_other.items() if n]
     steps = [
-        (
-            f"Screened\nn = {counts.screened}",
-            f"Screen failures n = {counts.screened - counts.enrolled}\n{failures}",
-        ),
+        (f"Screened\nn = {counts.screened}", "\n".join(lines)),
         (f"Enrolled\nn = {counts.enrolled}", f"Not apheresed n = {counts.enrolled - counts.apheresed}"),
         (
             f"Apheresed\nn = {counts.apheresed}",
@@ -310,4 +374,4 @@ def consort_figure(counts: ConsortCounts, stem: Path, *, title: str = "CONSORT f
             side_y = y - step_height / 2
             axes.annotate("", xy=(0.52, side_y), xytext=(0.27, side_y), arrowprops={"arrowstyle": "-|>"})
             _box(axes, 0.74, side_y, side, width=0.42)
-    return _save(figure, stem)
+    return figure

@@ -1,23 +1,38 @@
-"""The safety stopping rule's operating characteristics as a figure for the protocol and the DSMB.
+"""Safety figures for the protocol and the DSMB, drawn with matplotlib's object API (no pyplot).
 
-Two panels over the true event rate: the probability that the rule stops the trial, and the
-expected number of evaluable subjects, with the rule's threshold marked. Drawn with matplotlib's
-object API on the Agg canvas (no pyplot, no global backend), from
-:func:`celltrial.analysis.stopping.operating_characteristics`.
+- :func:`operating_characteristics_figure` — the safety stopping rule's operating characteristics:
+  two panels over the true event rate, the probability that the rule stops the trial and the
+  expected number of evaluable subjects, with the rule's threshold marked (from
+  :func:`celltrial.analysis.stopping.operating_characteristics`);
+- :func:`draw_crs_icans_timeline` / :func:`crs_icans_timeline_figure` — per infused subject,
+  days 0–28 after infusion: the daily ASTCT grade of CRS and of ICANS (Lee et al., Biol Blood
+  Marrow Transplant 2019;25:625) as coloured bars, with the days tocilizumab or corticosteroids
+  were given marked.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
 
 from celltrial.analysis.stopping import OperatingCharacteristic, SafetyStoppingRule
 from celltrial.errors import InvalidInput
+from celltrial.reporting.figures import FigureFiles, save
 
-__all__ = ["operating_characteristics_figure"]
+__all__ = [
+    "GRADE_COLOURS",
+    "SafetyDay",
+    "SafetyTimelineLane",
+    "crs_icans_timeline_figure",
+    "draw_crs_icans_timeline",
+    "operating_characteristics_figure",
+]
 
 
 def operating_characteristics_figure(
@@ -59,3 +74,102 @@ def operating_characteristics_figure(
     path.parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(path, dpi=150)
     return path
+
+
+@dataclass(frozen=True)
+class SafetyDay:
+    """One day's CRS/ICANS assessment of a subject (day 0 is the infusion)."""
+
+    day: int
+    crs_grade: int
+    icans_grade: int
+    tocilizumab: bool = False
+    corticosteroids: bool = False
+
+
+@dataclass(frozen=True)
+class SafetyTimelineLane:
+    """A subject's daily assessments after the infusion."""
+
+    subject: str
+    days: tuple[SafetyDay, ...]
+
+
+GRADE_COLOURS = {
+    0: "#e8ecef",
+    1: "#fdd835",
+    2: "#fb8c00",
+    3: "#e53935",
+    4: "#8e0000",
+    5: "#000000",
+}
+"""Fill of a day's bar by ASTCT grade (0: assessed, no CRS/ICANS)."""
+
+TIMELINE_LAST_DAY = 28
+
+
+def crs_icans_timeline_figure(
+    lanes: Sequence[SafetyTimelineLane], stem: Path, *, title: str = "CRS and ICANS, days 0–28"
+) -> FigureFiles:
+    """The timeline written as PNG and SVG (see :func:`draw_crs_icans_timeline`)."""
+    return save(draw_crs_icans_timeline(lanes, title=title), stem)
+
+
+def draw_crs_icans_timeline(
+    lanes: Sequence[SafetyTimelineLane], *, title: str = "CRS and ICANS, days 0–28"
+) -> Figure:
+    """One row per subject: CRS grade (upper bar) and ICANS grade (lower bar) each day 0–28.
+
+    A day without an assessment is left blank; tocilizumab (▼ above the row) and corticosteroids
+    (◆ below it) are marked on the days they were given. Subjects are ordered by their highest
+    CRS grade, then ICANS grade, highest at the top.
+    """
+    if not lanes:
+        raise InvalidInput("no subject to plot", field="lanes")
+    for lane in lanes:
+        for day in lane.days:
+            for name, grade in (("crs_grade", day.crs_grade), ("icans_grade", day.icans_grade)):
+                if grade not in GRADE_COLOURS:
+                    raise InvalidInput(f"grade {grade} of {lane.subject} is not 0-5", field=name)
+    ordered = sorted(
+        lanes,
+        key=lambda lane: (
+            max((d.crs_grade for d in lane.days), default=0),
+            max((d.icans_grade for d in lane.days), default=0),
+            lane.subject,
+        ),
+    )
+    figure = Figure(figsize=(8.0, 1.6 + 0.32 * len(ordered)))
+    axes = figure.subplots()
+    for row, lane in enumerate(ordered):
+        for day in lane.days:
+            if not 0 <= day.day <= TIMELINE_LAST_DAY:
+                continue
+            for offset, grade in ((0.18, day.crs_grade), (-0.18, day.icans_grade)):
+                axes.barh(
+                    row + offset,
+                    0.9,
+                    left=day.day - 0.45,
+                    height=0.34,
+                    color=GRADE_COLOURS[grade],
+                    edgecolor="none",
+                )
+            if day.tocilizumab:
+                axes.plot(day.day, row + 0.44, "v", color="#1565c0", markersize=4)
+            if day.corticosteroids:
+                axes.plot(day.day, row - 0.44, "D", color="#6a1b9a", markersize=3)
+    axes.set_yticks(range(len(ordered)), [lane.subject for lane in ordered], fontsize=7)
+    axes.set_ylim(-0.7, len(ordered) - 0.3)
+    axes.set_xlim(-0.7, TIMELINE_LAST_DAY + 0.7)
+    axes.set_xticks(range(0, TIMELINE_LAST_DAY + 1, 7))
+    axes.set_xlabel("Days since CAR-T infusion (upper bar CRS, lower bar ICANS)")
+    axes.set_title(title)
+    axes.grid(axis="x", alpha=0.3)
+    handles: list[Patch | Line2D] = [
+        Patch(facecolor=GRADE_COLOURS[grade], label=f"grade {grade}" if grade else "assessed, none")
+        for grade in GRADE_COLOURS
+    ]
+    handles.append(Line2D([], [], marker="v", color="#1565c0", linestyle="none", label="tocilizumab"))
+    handles.append(Line2D([], [], marker="D", color="#6a1b9a", linestyle="none", label="corticosteroids"))
+    axes.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False, fontsize=7)
+    return figure

@@ -6,6 +6,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
+from matplotlib.text import Text
 from PIL import Image
 
 from celltrial.analysis.survival import kaplan_meier_by_group
@@ -16,8 +17,11 @@ from celltrial.reporting.figures import (
     SwimmerEvent,
     SwimmerLane,
     consort_figure,
+    draw_consort,
+    draw_swimmer,
     expansion_figure,
     kaplan_meier_figure,
+    render,
     swimmer_figure,
 )
 
@@ -101,3 +105,30 @@ def test_consort_screen_failures_must_add_up() -> None:
 def test_a_figure_without_data_is_refused(tmp_path: Path) -> None:
     with pytest.raises(InvalidInput):
         kaplan_meier_figure({}, tmp_path / "empty", title="nothing")
+
+
+def test_consort_counts_patients_not_enrolled_for_other_reasons_than_screen_failure(tmp_path: Path) -> None:
+    counts = ConsortCounts(
+        screened=12,
+        screen_failures={"I1": 2},
+        enrolled=8,
+        apheresed=8,
+        manufactured=8,
+        infused=8,
+        evaluable=8,
+        not_enrolled_other={"in screening": 1, "withdrew before enrolment": 1},
+    )
+    text = "\n".join(item.get_text() for item in draw_consort(counts).findobj(Text))
+    assert "Not enrolled n = 4" in text
+    assert "Screen failures n = 2" in text
+    assert "withdrew before enrolment: 1" in text
+
+
+def test_a_figure_renders_to_svg_bytes_without_a_date_and_to_png_bytes() -> None:
+    figure = draw_swimmer([SwimmerLane("S01", 30, True, (SwimmerEvent(28, "CR"),))])
+    svg = render(figure, "svg")
+    assert svg.lstrip().startswith(b"<?xml")
+    assert b"<dc:date>" not in svg
+    assert render(figure, "png").startswith(b"\x89PNG")
+    with pytest.raises(InvalidInput):
+        render(figure, "gif")  # type: ignore[arg-type]

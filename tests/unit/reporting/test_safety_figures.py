@@ -1,14 +1,23 @@
-"""The operating-characteristics figure: written in the format its suffix names, refused when empty."""
+"""Safety figures: the operating characteristics in the format its suffix names; the CRS/ICANS timeline."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
+from matplotlib.colors import to_hex
+from matplotlib.patches import Rectangle
 
 from celltrial.analysis.stopping import SafetyStoppingRule, operating_characteristics
 from celltrial.errors import InvalidInput
-from celltrial.reporting.safety_figures import operating_characteristics_figure
+from celltrial.reporting.safety_figures import (
+    GRADE_COLOURS,
+    SafetyDay,
+    SafetyTimelineLane,
+    crs_icans_timeline_figure,
+    draw_crs_icans_timeline,
+    operating_characteristics_figure,
+)
 
 RULE = SafetyStoppingRule()
 
@@ -29,3 +38,36 @@ def test_an_empty_table_is_refused(tmp_path: Path) -> None:
 def test_an_unknown_suffix_is_refused(tmp_path: Path) -> None:
     with pytest.raises(InvalidInput, match=r"not '\.jpg'"):
         operating_characteristics_figure(operating_characteristics(RULE, (0.1,)), RULE, tmp_path / "oc.jpg")
+
+
+def _lane(subject: str, *grades: tuple[int, int]) -> SafetyTimelineLane:
+    days = tuple(
+        SafetyDay(day, crs, icans, tocilizumab=crs >= 2, corticosteroids=icans >= 2)
+        for day, (crs, icans) in enumerate(grades)
+    )
+    return SafetyTimelineLane(subject, days)
+
+
+def test_the_crs_icans_timeline_colours_each_day_by_grade_and_marks_the_drugs(tmp_path: Path) -> None:
+    lanes = [_lane("S01-001", (0, 0), (1, 0), (2, 0), (3, 2), (1, 1)), _lane("S01-002", (0, 0), (1, 0))]
+    figure = draw_crs_icans_timeline(lanes)
+    axes = figure.axes[0]
+    bars = [patch for patch in axes.patches if isinstance(patch, Rectangle)]
+    assert len(bars) == 2 * (5 + 2)
+    colours = {to_hex(bar.get_facecolor()) for bar in bars}
+    assert {GRADE_COLOURS[grade] for grade in (0, 1, 2, 3)} <= colours
+    assert GRADE_COLOURS[4] not in colours
+    assert [label.get_text() for label in axes.get_yticklabels()] == ["S01-002", "S01-001"]
+    markers = [line for line in axes.get_lines() if line.get_marker() in ("v", "D")]
+    assert sorted(line.get_marker() for line in markers) == ["D", "v", "v"]
+    files = crs_icans_timeline_figure(lanes, tmp_path / "timeline")
+    assert files.png.read_bytes().startswith(b"\x89PNG")
+    assert files.svg.read_bytes().lstrip().startswith(b"<?xml")
+
+
+def test_a_timeline_with_a_grade_out_of_range_or_no_subject_is_refused() -> None:
+    with pytest.raises(InvalidInput) as raised:
+        draw_crs_icans_timeline([_lane("S01-001", (6, 0))])
+    assert raised.value.field == "crs_grade"
+    with pytest.raises(InvalidInput):
+        draw_crs_icans_timeline([])
