@@ -8,8 +8,11 @@ investigator's judgments to the rules that need them, and decides. No clock, no 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import functools
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from celltrial.eligibility.compiled import (
     CompiledAll,
@@ -40,29 +43,110 @@ from celltrial.protocol.settings import ProtocolSettings
 
 __all__ = ["compiled", "evaluate"]
 
+_new = tuple.__new__  # a named tuple from all its fields, without its Python-level __new__
 _VERDICT_WORDS = {"met": "met", "not_met": "not met", "unknown": "unknown", "needs_review": "needs review"}
-_CACHE: dict[tuple[int, int], tuple[EligibilityRules, ProtocolSettings, CompiledRules]] = {}
+_Compiled = tuple[EligibilityRules, ProtocolSettings, CompiledRules, "dict[str, _CriterionPlan]"]
+_CACHE: dict[tuple[int, int], _Compiled] = {}
+
+
+def _compiled(rules: EligibilityRules, settings: ProtocolSettings) -> _Compiled:
+    key = (id(rules), id(settings))
+    hit = _CACHE.get(key)
+    if hit is not None and hit[0] is rules and hit[1] is settings:
+        return hit
+    result = compile_rules(rules, settings)
+    if len(_CACHE) > 64:
+        _CACHE.clear()
+    entry = _CACHE[key] = (rules, settings, result, _criterion_plans(result))
+    return entry
 
 
 def compiled(rules: EligibilityRules, settings: ProtocolSettings) -> CompiledRules:
     """``rules`` bound to ``settings``, compiled once per pair of objects."""
-    key = (id(rules), id(settings))
-    hit = _CACHE.get(key)
-    if hit is not None and hit[0] is rules and hit[1] is settings:
-        return hit[2]
-    result = compile_rules(rules, settings)
-    if len(_CACHE) > 64:
-        _CACHE.clear()
-    _CACHE[key] = (rules, settings, result)
-    return result
+    return _compiled(rules, settings)[2]
+
+
+# A plan is the compiled rules turned into functions once: a leaf becomes its evaluator bound to
+# the leaf (called with the patient's context), any other node a function of the evaluation.
+Step = tuple[bool, Callable[[Any], RuleResult]]
+
+
+def _plan(node: CompiledNode) -> Step:
+    """How to evaluate ``node``: ``(True, f(context))`` for a leaf, ``(False, f(evaluation))`` otherwise."""
+    evaluator = LEAF_EVALUATORS.get(type(node))
+    if evaluator is not None:
+        return True, functools.partial(evaluator, node)
+    if isinstance(node, CompiledAll | CompiledAny):
+        return False, _composite(node)
+    if isinstance(node, CompiledRef):
+        return False, functools.partial(_referred, node.criterion)
+    assert isinstance(node, CompiledJudgment)
+    return False, functools.partial(_judged, node)
+
+
+def _composite(node: CompiledAll | CompiledAny) -> Callable[[_Evaluation], RuleResult]:
+    parts = tuple(_plan(part) for part in node.parts)
+    combine = combine_all if type(node) is CompiledAll else combine_any
+    own, node_id, text = node.own_parts, node.id, node.text
+
+    def composite(evaluation: _Evaluation) -> RuleResult:
+        context = evaluation.context
+        results = [step(context) if leaf else step(evaluation) for leaf, step in parts]
+        verdict = combine({result[2] for result in results})  # result[2]: its verdict
+        shown = tuple(results) if own is None else tuple([results[index] for index in own])
+        return _new(RuleResult, (node_id, text, verdict, _Joined(results, verdict), (), (), None, shown))
+
+    return composite
+
+
+def _referred(criterion_id: str, evaluation: _Evaluation) -> RuleResult:
+    referenced = evaluation.criterion(criterion_id)
+    reason = _Referred(referenced)
+    return _new(RuleResult, (referenced.id, referenced.text, referenced.verdict, reason, (), (), None, ()))
+
+
+def _judged(node: CompiledJudgment, evaluation: _Evaluation) -> RuleResult:
+    judgment = evaluation.judgments.get(node.id)
+    if judgment is None:
+        question = f"Needs the investigator's judgment: {node.question}"
+        return RuleResult(node.id, node.text, "needs_review", question)
+    comment = f": {judgment.comment}" if judgment.comment else ""
+    words = "met" if judgment.answer == "met" else "not met"
+    by = f"judgment by {judgment.by}{comment}"
+    evidence = Fact("investigator_judgment", judgment.answer, judgment.day, by)
+    reason = f"Judged {words} by {judgment.by} on {judgment.day.isoformat()}{comment}"
+    return RuleResult(node.id, node.text, judgment.answer, reason, (evidence,))
+
+
+@dataclass(frozen=True, slots=True)
+class _CriterionPlan:
+    id: str
+    kind: CriterionKind
+    text: str
+    leaf: bool
+    step: Callable[[Any], RuleResult]
+
+
+def _criterion_plans(rules: CompiledRules) -> dict[str, _CriterionPlan]:
+    plans = {}
+    for criterion in rules.criteria:
+        leaf, step = _plan(criterion.rule)
+        kind: CriterionKind = "inclusion" if criterion.kind == "inclusion" else "exclusion"
+        plans[criterion.id] = _CriterionPlan(criterion.id, kind, criterion.text, leaf, step)
+    return plans
 
 
 class _Evaluation:
+    __slots__ = ("context", "done", "judgments", "plans")
+
     def __init__(
-        self, rules: CompiledRules, facts: PatientFacts, screening_date: date, judgments: dict[str, Judgment]
+        self,
+        plans: dict[str, _CriterionPlan],
+        facts: PatientFacts,
+        screening_date: date,
+        judgments: dict[str, Judgment],
     ) -> None:
-        self.rules = rules
-        self.by_id = rules.by_id
+        self.plans = plans
         self.context = Context(facts, screening_date)
         self.judgments = judgments
         self.done: dict[str, CriterionResult] = {}
@@ -70,50 +154,11 @@ class _Evaluation:
     def criterion(self, criterion_id: str) -> CriterionResult:
         found = self.done.get(criterion_id)
         if found is None:
-            criterion: CompiledCriterion = self.by_id[criterion_id]
-            kind: CriterionKind = "inclusion" if criterion.kind == "inclusion" else "exclusion"
-            rule = self.node(criterion.rule)
-            found = CriterionResult(criterion.id, kind, criterion.text, rule.verdict, rule)
+            plan = self.plans[criterion_id]
+            rule = plan.step(self.context) if plan.leaf else plan.step(self)
+            found = _new(CriterionResult, (plan.id, plan.kind, plan.text, rule[2], rule))
             self.done[criterion_id] = found
         return found
-
-    def node(self, node: CompiledNode) -> RuleResult:
-        evaluator = LEAF_EVALUATORS.get(type(node))
-        if evaluator is not None:
-            return evaluator(node, self.context)
-        kind = type(node)
-        if kind is CompiledAll or kind is CompiledAny:
-            return self.composite(node)  # type: ignore[arg-type]
-        if kind is CompiledRef:
-            referenced = self.criterion(node.criterion)  # type: ignore[union-attr]
-            return RuleResult(referenced.id, referenced.text, referenced.verdict, _Referred(referenced))
-        return self.judged(node)  # type: ignore[arg-type]
-
-    def composite(self, node: CompiledAll | CompiledAny) -> RuleResult:
-        context, leaf_evaluator, evaluate_node = self.context, LEAF_EVALUATORS.get, self.node
-        results = []
-        for part in node.parts:
-            evaluator = leaf_evaluator(type(part))
-            results.append(evaluator(part, context) if evaluator is not None else evaluate_node(part))
-        verdicts = {result.verdict for result in results}
-        verdict = combine_all(verdicts) if type(node) is CompiledAll else combine_any(verdicts)
-        own = node.own_parts
-        parts = tuple(results) if own is None else tuple([results[index] for index in own])
-        return RuleResult(node.id, node.text, verdict, _Joined(results, verdict), (), (), None, parts)
-
-    def judged(self, node: CompiledJudgment) -> RuleResult:
-        judgment = self.judgments.get(node.id)
-        if judgment is None:
-            return RuleResult(
-                node.id, node.text, "needs_review", f"Needs the investigator's judgment: {node.question}"
-            )
-        comment = f": {judgment.comment}" if judgment.comment else ""
-        words = "met" if judgment.answer == "met" else "not met"
-        evidence = Fact(
-            "investigator_judgment", judgment.answer, judgment.day, f"judgment by {judgment.by}{comment}"
-        )
-        reason = f"Judged {words} by {judgment.by} on {judgment.day.isoformat()}{comment}"
-        return RuleResult(node.id, node.text, judgment.answer, reason, (evidence,))
 
 
 class _Joined:
@@ -172,10 +217,8 @@ def evaluate(
     The latest judgment per rule applies; a judgment for a rule decided by data is an
     :class:`~celltrial.errors.InvalidInput`.
     """
-    compiled_rules = compiled(rules, settings)
-    evaluation = _Evaluation(
-        compiled_rules, facts, screening_date, _judgments_by_rule(compiled_rules, judgments)
-    )
+    _, _, compiled_rules, plans = _compiled(rules, settings)
+    evaluation = _Evaluation(plans, facts, screening_date, _judgments_by_rule(compiled_rules, judgments))
     results = tuple(evaluation.criterion(criterion.id) for criterion in compiled_rules.criteria)
     top = [evaluation.done[criterion_id] for criterion_id in compiled_rules.top_level]
     decision = decide([(result.kind, result.verdict) for result in top])
@@ -185,11 +228,13 @@ def evaluate(
         screening_date=screening_date,
         decision=decision,
         criteria=results,
-        missing=_missing(evaluation, top),
+        missing=_missing(evaluation, compiled_rules.by_id, top),
     )
 
 
-def _missing(evaluation: _Evaluation, top: list[CriterionResult]) -> tuple[str, ...]:
+def _missing(
+    evaluation: _Evaluation, by_id: dict[str, CompiledCriterion], top: list[CriterionResult]
+) -> tuple[str, ...]:
     """Unresolved criteria the decision depends on, in protocol order."""
     unresolved: set[str] = set()
     pending: list[str] = [result.id for result in top if result.verdict in ("unknown", "needs_review")]
@@ -198,11 +243,11 @@ def _missing(evaluation: _Evaluation, top: list[CriterionResult]) -> tuple[str, 
         if criterion_id in unresolved:
             continue
         unresolved.add(criterion_id)
-        rule = evaluation.by_id[criterion_id].rule
+        rule = by_id[criterion_id].rule
         for referenced in _references(rule):
             if evaluation.done[referenced].verdict in ("unknown", "needs_review"):
                 pending.append(referenced)
-    return tuple(c.id for c in evaluation.rules.criteria if c.id in unresolved)
+    return tuple(criterion_id for criterion_id in evaluation.plans if criterion_id in unresolved)
 
 
 def _references(node: CompiledNode) -> list[str]:

@@ -133,6 +133,7 @@ def _facts_type() -> Any:
 
 
 ScreeningFacts = _facts_type()
+_new = tuple.__new__  # a named tuple from all its fields, without its Python-level __new__
 _SOURCES = {name: f"form: facts.{name}" for name in fact_catalogue().facts}
 
 
@@ -164,11 +165,12 @@ def is_screening_form(data: Any) -> bool:
 
 
 def _entry_fact(name: str, definition: FactDefinition, entry: dict[str, Any], source: str) -> Fact:
+    # Fact fields: name, value, date, source, unit, uln, uln_unit, status, problem
     kind = definition.type
     if kind == "condition":
         present = entry["present"]
         status = entry.get("status") or ("active" if present else None)
-        return Fact(name, present, entry.get("onset"), source, status=status)
+        return _new(Fact, (name, present, entry.get("onset"), source, None, None, None, status, None))
     problem = None
     value = entry["value"]
     if kind == "quantity" or kind == "count":
@@ -178,10 +180,11 @@ def _entry_fact(name: str, definition: FactDefinition, entry: dict[str, Any], so
             problem = f"{source}.value: {value} is above the plausible maximum {definition.maximum:g}"
         if kind == "quantity":
             uln, uln_unit = entry.get("uln"), entry.get("uln_unit")
-            return Fact(name, value, entry["date"], source, entry["unit"], uln, uln_unit, problem=problem)
+            measured = (name, value, entry["date"], source, entry["unit"], uln, uln_unit, None, problem)
+            return _new(Fact, measured)
     elif kind == "coded" and definition.values and value not in definition.values:
         problem = f"{source}.value: {value!r} is not one of {', '.join(definition.values)}"
-    return Fact(name, value, entry.get("date"), source, problem=problem)
+    return _new(Fact, (name, value, entry.get("date"), source, None, None, None, None, problem))
 
 
 def _path(location: tuple[int | str, ...]) -> str:

@@ -13,7 +13,6 @@ pint converts the limit; equality is judged with a relative tolerance of 1e-9 so
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Any, NamedTuple
@@ -42,6 +41,10 @@ __all__ = [
     "months_before",
     "select",
 ]
+
+# ``tuple.__new__(RuleResult, fields)`` builds a named tuple without its Python-level ``__new__``:
+# every field is given, and evaluation makes a few hundred of them per patient.
+_new = tuple.__new__
 
 _RELATION = {
     ">=": ("is at least", "is below"),
@@ -91,7 +94,7 @@ def _lower(text: str) -> str:
 
 
 def _holds(value: float, operator: str, limit: float) -> bool:
-    equal = math.isclose(value, limit, rel_tol=1e-9, abs_tol=1e-12)
+    equal = abs(value - limit) <= max(1e-9 * max(abs(value), abs(limit)), 1e-12)  # math.isclose
     if operator == ">=":
         return equal or value > limit
     if operator == ">":
@@ -121,16 +124,22 @@ class Selection(NamedTuple):
     outside: tuple[Fact, ...]
 
 
-def select(facts: tuple[Fact, ...], window_days: int | None, screening_date: date) -> Selection:
-    """The most recent value in ``[screening date − window, screening date]`` (see the module docs)."""
-    earliest = screening_date - timedelta(days=window_days) if window_days is not None else None
+def select(
+    facts: tuple[Fact, ...], window_days: int | None, screening_date: date, earliest: date | None = None
+) -> Selection:
+    """The most recent value in ``[screening date − window, screening date]`` (see the module docs).
+
+    ``earliest``, the window's first day, may be passed when the caller already knows it.
+    """
+    if earliest is None and window_days is not None:
+        earliest = screening_date - timedelta(days=window_days)
     if len(facts) == 1:
         fact = facts[0]
         if fact.problem is None and fact.date is not None:
             if earliest is not None and fact.date < earliest:
-                return Selection(None, None, (), facts)
+                return _new(Selection, (None, None, (), facts))
             if fact.date <= screening_date:
-                return Selection(fact, None, (), ())
+                return _new(Selection, (fact, None, (), ()))
     inside: list[tuple[date, int, Fact]] = []
     outside: list[Fact] = []
     for position, fact in enumerate(facts):
@@ -152,19 +161,25 @@ def select(facts: tuple[Fact, ...], window_days: int | None, screening_date: dat
 class Context:
     """One patient's facts on one screening date; selections are shared by rules reading the same fact."""
 
-    __slots__ = ("facts", "screening_date", "selections")
+    __slots__ = ("earliest", "facts", "screening_date", "selections")
 
     def __init__(self, facts: PatientFacts, screening_date: date) -> None:
         self.facts = facts
         self.screening_date = screening_date
         self.selections: dict[tuple[str, int | None], Selection] = {}
+        self.earliest: dict[int, date] = {}
 
     def select(self, fact: str, window_days: int | None) -> Selection:
         key = (fact, window_days)
         found = self.selections.get(key)
         if found is None:
             recorded = self.facts.facts.get(fact, ())
-            found = self.selections[key] = select(recorded, window_days, self.screening_date)
+            earliest = None
+            if window_days is not None:
+                earliest = self.earliest.get(window_days)
+                if earliest is None:
+                    earliest = self.earliest[window_days] = self.screening_date - timedelta(days=window_days)
+            found = self.selections[key] = select(recorded, window_days, self.screening_date, earliest)
         return found
 
 
@@ -187,19 +202,20 @@ def _result(
     others: tuple[Fact, ...] = (),
     threshold: AppliedThreshold | None = None,
 ) -> RuleResult:
-    return RuleResult(node.id, node.text, verdict, reason, used, others, threshold)
+    return _new(RuleResult, (node.id, node.text, verdict, reason, used, others, threshold, ()))
 
 
-def _windowed(node: CompiledCompare | CompiledCoded, context: Context) -> tuple[Selection, RuleResult | None]:
+def _windowed(node: CompiledCompare | CompiledCoded, context: Context) -> Selection | RuleResult:
+    """The selection a rule reads, or the rule's ``unknown`` result when nothing usable is in the window."""
     chosen = context.select(node.fact, node.window_days)
     if chosen.used is None:
         window, day, outside = node.window_days, context.screening_date, chosen.outside
-        return chosen, _result(
+        return _result(
             node, "unknown", lambda: _missing(_lower(node.fact_text), window, day, outside), (), outside
         )
     if chosen.problem:
-        return chosen, _result(node, "unknown", chosen.problem, (chosen.used,), chosen.others)
-    return chosen, None
+        return _result(node, "unknown", chosen.problem, (chosen.used,), chosen.others)
+    return chosen
 
 
 def _note(chosen: Selection, window_days: int | None) -> str:
@@ -209,14 +225,14 @@ def _note(chosen: Selection, window_days: int | None) -> str:
 
 
 def evaluate_compare(node: CompiledCompare, context: Context) -> RuleResult:
-    chosen, early = _windowed(node, context)
-    if early is not None:
-        return early
+    chosen = _windowed(node, context)
+    if isinstance(chosen, RuleResult):
+        return chosen
     used = chosen.used
     assert used is not None
     facts, others = (used,), chosen.others
     value = used.value
-    if isinstance(value, bool) or not isinstance(value, int | float):
+    if type(value) is not float and type(value) is not int:  # bool is not a number here
         return _result(
             node, "unknown", f"{used.source}: {node.fact_text} value {value!r} is not a number", facts, others
         )
@@ -247,7 +263,7 @@ def evaluate_compare(node: CompiledCompare, context: Context) -> RuleResult:
             )
             return _result(node, "unknown", reason, facts, others)
     shown_unit = value_unit if limit_unit else None
-    threshold = AppliedThreshold(node.operator, limit, shown_unit, times_uln, uln, uln_unit, origin)
+    threshold = _new(AppliedThreshold, (node.operator, limit, shown_unit, times_uln, uln, uln_unit, origin))
     verdict: Verdict = "met" if _holds(float(value), node.operator, limit) else "not_met"
 
     def explain() -> str:
@@ -263,9 +279,9 @@ def evaluate_compare(node: CompiledCompare, context: Context) -> RuleResult:
 
 
 def evaluate_coded(node: CompiledCoded, context: Context) -> RuleResult:
-    chosen, early = _windowed(node, context)
-    if early is not None:
-        return early
+    chosen = _windowed(node, context)
+    if isinstance(chosen, RuleResult):
+        return chosen
     used = chosen.used
     assert used is not None
     verdict: Verdict = "met" if used.value in node.values and used.value is not None else "not_met"
@@ -287,7 +303,8 @@ def evaluate_condition(node: CompiledCondition, context: Context) -> RuleResult:
             and only.problem is None
             and (only.date is None or only.date <= screening_date)
         ):
-            return RuleResult(node.id, node.text, "not_met", _Absent(node.fact_text, only.source), recorded)
+            reason = _Absent(node.fact_text, only.source)
+            return _new(RuleResult, (node.id, node.text, "not_met", reason, recorded, (), None, ()))
     if not recorded:
         return _result(node, "unknown", f"{node.fact_text}: not recorded as present or absent")
     evidence = recorded
