@@ -4,7 +4,7 @@ Every data dictionary (``celltrial/study/forms/definitions``) becomes a FormDef 
 ItemGroupDef, an ItemDef per field (data type, question, unit, range checks, code list) and a
 CodeList per coded field. What ODM has no element for is kept as ``Alias`` entries of context
 ``celltrial`` (the field type multi_choice, branching ``show_if``, procedure dates, help texts,
-the form version and its cross-field checks, as JSON), so :func:`form_definitions_from_odm`
+computed fields, the form version and its cross-field checks, as JSON), so :func:`form_definitions_from_odm`
 gives back the very same definitions. ``min``/``max`` are soft range checks (a value outside them
 is saved and raises a query), ``required`` is the ItemRef's ``Mandatory``.
 
@@ -113,6 +113,8 @@ def _item_def(mdv: etree._Element, form: FormDefinition, field: FieldDefinition)
             extras[flag] = True
     if field.help:
         extras["help"] = field.help
+    if field.computed:
+        extras["computed"] = field.computed
     for name, value in extras.items():
         _alias(item, name, value)
 
@@ -296,7 +298,7 @@ def _field(
         {
             key: value
             for key, value in extras.items()
-            if key in {"show_if", "procedure", "allow_future", "help"}
+            if key in {"show_if", "procedure", "allow_future", "help", "computed"}
         }
     )
     return field

@@ -15,11 +15,13 @@ One file per form in ``celltrial/study/forms/definitions/<code>.yaml``::
          message: Diastolic pressure must be below systolic pressure}
 
 Field types: ``integer``, ``decimal``, ``text``, ``date``, ``datetime``, ``choice``,
-``multi_choice``, ``boolean``. ``min``/``max`` are the expected range (a value outside it is
-saved and raises a query); a value of the wrong type, an unknown choice or a too-long text is
-refused. ``show_if`` is the branching logic (all conditions must hold). Cross-field checks may
-name another form's field as ``<form code>.<field>`` (the subject's latest instance of it).
-A changed form gets a new ``version``; every instance records the version it was entered on.
+``multi_choice``, ``boolean``. ``computed: <derivation>`` marks a field that is never typed: the
+forms service fills it on every save (:mod:`celltrial.analysis.form_derivations`).
+``min``/``max`` are the expected range (a value outside it is saved and raises a query); a value
+of the wrong type, an unknown choice or a too-long text is refused. ``show_if`` is the branching
+logic (all conditions must hold). Cross-field checks may name another form's field as
+``<form code>.<field>`` (the subject's latest instance of it). A changed form gets a new
+``version``; every instance records the version it was entered on.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from celltrial.analysis.form_derivations import DERIVATIONS
 from celltrial.errors import InvalidInput, NotFound
 
 __all__ = [
@@ -110,6 +113,8 @@ class FieldDefinition(_Strict):
     """A date of a study procedure: it may not be earlier than the subject's consent."""
     allow_future: bool = False
     help: str = ""
+    computed: str | None = None
+    """The derivation (:mod:`celltrial.analysis.form_derivations`) that fills this field on save."""
 
     @field_validator("show_if", mode="before")
     @classmethod
@@ -135,6 +140,8 @@ class FieldDefinition(_Strict):
             raise ValueError(f"field '{self.name}' of type {self.type} cannot have max_length")
         if (self.procedure or self.allow_future) and not temporal:
             raise ValueError(f"field '{self.name}' of type {self.type} cannot be a procedure date")
+        if self.computed is not None and self.computed not in DERIVATIONS:
+            raise ValueError(f"field '{self.name}' is computed by unknown derivation '{self.computed}'")
         return self
 
     def choice_codes(self) -> list[str]:

@@ -24,6 +24,7 @@ from sqlalchemy import Table, bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
+from celltrial.analysis.form_derivations import derivation
 from celltrial.errors import Conflict, InvalidInput, Locked, NotFound, StaleVersion
 from celltrial.study.audit import service as audit
 from celltrial.study.consent import service as consents
@@ -250,6 +251,50 @@ def _check_procedure_dates(
             )
 
 
+def _without_computed(
+    definition: FormDefinition, form: FormInstance, coerced: dict[str, StoredValue]
+) -> dict[str, StoredValue]:
+    """The typed values less computed fields sent unchanged; a computed field typed otherwise is refused."""
+    kept = {}
+    for name, value in coerced.items():
+        field = definition.field(name)
+        if field.computed is None:
+            kept[name] = value
+        elif value != form.data.get(name):
+            raise InvalidInput(
+                f"{field.label} is computed from the form's other fields, never entered",
+                field=f"{definition.code}.{name}",
+            )
+    return kept
+
+
+def _derive(
+    session: Session, subject_id: int, form_id: int, definition: FormDefinition, values: dict[str, Any]
+) -> dict[str, Any]:
+    """``values`` with the computed fields filled by their derivations (the subject's other forms read)."""
+    names = sorted({field.computed for field in definition.fields if field.computed})
+    for name in names:
+        found = derivation(name)
+        others: dict[str, list[Mapping[str, Any]]] = {code: [] for code in found.reads}
+        if found.reads:
+            query = (
+                select(FormInstance.form_code, FormInstance.data)
+                .where(
+                    FormInstance.subject_id == subject_id,
+                    FormInstance.form_code.in_(found.reads),
+                    FormInstance.version > 0,
+                    FormInstance.id != form_id,
+                )
+                .order_by(FormInstance.id)
+            )
+            for code, data in session.execute(query):
+                others[code].append(data)
+        own = {field.name for field in definition.fields if field.computed == name}
+        computed = found.compute(values, others)
+        values = {**values, **{key: computed.get(key) for key in own}}
+    return {key: value for key, value in values.items() if value is not None}
+
+
 def save(
     session: Session,
     *,
@@ -276,10 +321,16 @@ def save(
     consented = consents.check_consent_for_data(subject, first_consent, correcting=bool(form.data))
     if expected_version != form.version:
         raise _stale(session, form, expected_version)
+    coerced = _without_computed(definition, form, coerced)
+    merged = {**form.data, **coerced}
+    merged = _derive(session, subject.id, form.id, definition, merged)
+    computed = {field.name for field in definition.fields if field.computed}
     changes = {
-        name: (form.data.get(name), value) for name, value in coerced.items() if form.data.get(name) != value
+        name: (form.data.get(name), merged.get(name))
+        for name in [*coerced, *sorted(computed - coerced.keys())]
+        if form.data.get(name) != merged.get(name)
     }
-    corrected = sorted(name for name, (old, _) in changes.items() if old is not None)
+    corrected = sorted(name for name, (old, _) in changes.items() if old is not None and name not in computed)
     why = (reason or "").strip() or None
     if corrected and why is None:
         raise InvalidInput(
@@ -290,8 +341,6 @@ def save(
     status = FormStatus.COMPLETE if filled else FormStatus.IN_PROGRESS
     if not changes and status == form.status:
         return SaveResult(form=form, changes={}, failures=[])
-    merged = {**form.data, **coerced}
-    merged = {name: value for name, value in merged.items() if value is not None}
     failures = run_edit_checks(
         definition,
         merged,
