@@ -1,7 +1,10 @@
 """Import CRF definitions from a CDISC ODM 1.3.2 file, so that a form designed elsewhere can be used.
 
-The file is parsed without network access or entity expansion, checked against the ODM 1.3.2
-schema, and each FormDef of its first MetaDataVersion becomes a celltrial data dictionary
+The file is parsed without network access, DTD loading or entity expansion, and a file that
+declares a DOCTYPE (where entities live: "billion laughs" expansion, external entities reading
+local files or URLs, OWASP XXE Prevention Cheat Sheet) is refused outright, since ODM needs none.
+It is then checked against the ODM 1.3.2 schema, and each FormDef of its first MetaDataVersion
+becomes a celltrial data dictionary
 (:func:`celltrial.reporting.odm_metadata.form_definitions_from_odm`), validated like the shipped
 ones and written as ``<code>.yaml`` in the chosen folder. Nothing is written unless every form is
 valid.
@@ -22,15 +25,36 @@ from celltrial.study.forms.dictionary import FormDefinition, parse_form_definiti
 __all__ = ["definition_yaml", "import_odm_forms", "read_odm_forms"]
 
 
+DOCTYPE_REFUSED = "a DOCTYPE or entity declaration is not accepted in an ODM file (ODM needs none)"
+
+
+def _declares_doctype(path: Path) -> bool:
+    """Whether the file's text declares a DOCTYPE or an entity (read in blocks, never all at once)."""
+    with path.open("rb") as handle:
+        tail = b""
+        while block := handle.read(1 << 16):
+            text = tail + block
+            if b"<!DOCTYPE" in text or b"<!ENTITY" in text:
+                return True
+            tail = text[-16:]
+    return False
+
+
 def read_odm_forms(path: Path) -> list[FormDefinition]:
     """The CRF definitions of an ODM file; errors name the file and the ODM element."""
     if not path.is_file():
         raise InvalidInput("no such file", field=str(path))
-    parser = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False)
+    parser = etree.XMLParser(
+        resolve_entities=False, no_network=True, huge_tree=False, load_dtd=False, dtd_validation=False
+    )
     try:
         document = etree.parse(str(path), parser)
     except etree.XMLSyntaxError as error:
+        if _declares_doctype(path):
+            raise InvalidInput(DOCTYPE_REFUSED, field=path.name) from None
         raise InvalidInput(f"not well-formed XML: {error}", field=path.name) from None
+    if document.docinfo.doctype or document.docinfo.internalDTD is not None:
+        raise InvalidInput(DOCTYPE_REFUSED, field=path.name)
     problems = schema_errors(odm_schema(), document)
     if problems:
         raise InvalidInput(f"not valid ODM 1.3.2: {problems[0]}", field=path.name)
