@@ -19,10 +19,11 @@ $(STAMP): pyproject.toml constraints.txt
 
 install: $(STAMP)
 
+# Debian's chromium (browser tests) and poppler-utils (pdftotext reads the DSMB report back)
 chromium:
-	@test -x /usr/bin/chromium || { \
-	  echo "installing Debian's chromium for the browser tests"; \
-	  apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; }
+	@test -x /usr/bin/chromium -a -x /usr/bin/pdftotext || { \
+	  echo "installing Debian's chromium and poppler-utils for the browser and report tests"; \
+	  apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium poppler-utils; }
 
 lint: install
 	$(BIN)/ruff check celltrial tests bench
@@ -43,9 +44,11 @@ test: install chromium postgres lint
 STRESS_REPORT := test-artifacts/stress-report.jsonl
 test-stress: install chromium postgres
 	@mkdir -p test-artifacts && rm -f $(STRESS_REPORT)
-	CELLTRIAL_STRESS=1 CELLTRIAL_STRESS_REPORT=$(CURDIR)/$(STRESS_REPORT) \
-	  $(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile -m stress; status=$$?; \
-	  $(BIN)/python tests/stress_report.py $(STRESS_REPORT); exit $$status
+	export CELLTRIAL_STRESS=1 CELLTRIAL_STRESS_REPORT=$(CURDIR)/$(STRESS_REPORT); \
+	  $(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile -m "stress and not exclusive"; shared=$$?; \
+	  $(BIN)/pytest -p no:xdist -m "stress and exclusive"; alone=$$?; \
+	  $(BIN)/python tests/stress_report.py $(STRESS_REPORT); \
+	  test $$shared -eq 0 -a $$alone -eq 0
 
 test-fast: install
 	$(BIN)/pytest -n $(PYTEST_WORKERS) -m "not browser and not postgres"
