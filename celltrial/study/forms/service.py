@@ -31,7 +31,7 @@ from celltrial.study.consent import service as consents
 from celltrial.study.consent.models import Consent
 from celltrial.study.forms.access import FILLED, FORM_AND_SUBJECT, get_or_raise
 from celltrial.study.forms.checks import CheckFailure, run_edit_checks
-from celltrial.study.forms.dictionary import FormDefinition, form_definition
+from celltrial.study.forms.dictionary import FormDefinition, form_definition, form_definitions
 from celltrial.study.forms.models import FormInstance, FormRevision, FormStatus
 from celltrial.study.forms.review import (
     list_forms,
@@ -425,4 +425,63 @@ def save(
         for failure in failures
         if (failure.field, failure.check) not in known
     ]
+    if changes:
+        _recompute_dependents(session, subject=subject, changed=form, by=by)
     return SaveResult(form=form, changes=changes, failures=failures, raised=raised, resolved=resolved)
+
+
+def _recompute_dependents(session: Session, *, subject: Subject, changed: FormInstance, by: User) -> None:
+    """Derive again the subject's other forms whose computed fields read the changed form's code.
+
+    A response derived from a lesion form follows a correction of that lesion form: each
+    recomputed field is a new revision of the dependent form with one audit entry per field.
+    """
+    for code, definition in form_definitions().items():
+        names = {field.computed for field in definition.fields if field.computed}
+        if code == changed.form_code or not any(changed.form_code in derivation(n).reads for n in names):
+            continue
+        dependents = session.scalars(
+            select(FormInstance).where(
+                FormInstance.subject_id == subject.id,
+                FormInstance.form_code == code,
+                FormInstance.version > 0,
+            )
+        ).all()
+        for dependent in dependents:
+            data = _derive(session, subject.id, dependent.id, definition, dict(dependent.data))
+            moved = {
+                name: (dependent.data.get(name), data.get(name))
+                for name in sorted(set(data) | set(dependent.data))
+                if dependent.data.get(name) != data.get(name)
+            }
+            if not moved:
+                continue
+            why = f"recomputed: {changed.form_code} form {changed.id} changed"
+            now, version = utcnow(), dependent.version + 1
+            dependent.data, dependent.version, dependent.updated_at = data, version, now
+            dependent.updated_by = by.username
+            session.add(
+                FormRevision(
+                    form_id=dependent.id,
+                    version=version,
+                    changes={name: [old, new] for name, (old, new) in moved.items()},
+                    reason=why,
+                    saved_by=by.username,
+                    saved_at=now,
+                )
+            )
+            for name, (old, new) in moved.items():
+                audit.record(
+                    session,
+                    actor=by.username,
+                    action="update",
+                    entity="form",
+                    entity_id=dependent.id,
+                    field=f"{code}.{name}",
+                    old=old,
+                    new=new,
+                    reason=why,
+                    subject_id=subject.id,
+                    site_id=subject.site_id,
+                )
+    session.flush()
