@@ -38,6 +38,7 @@ from celltrial.product.models import (
     ManufacturingLot,
     TemperatureLog,
 )
+from celltrial.product.subject_steps import check_signatories, mark_infused
 from celltrial.study.audit import service as audit
 from celltrial.study.permissions import Action
 from celltrial.study.serialise import serialise_writes
@@ -328,7 +329,9 @@ def record_custody_event(
                 else:
                     bag.infused_at = at
     people = (confirmed, by) if other.id == handed_over_by.id else (by, confirmed)
-    return write_event(
+    if step is CustodyStep.INFUSED:
+        check_signatories(people, what="the infusion")
+    record = write_event(
         session,
         by=by,
         subject=subject,
@@ -340,3 +343,6 @@ def record_custody_event(
         note=remark,
         extra=extra,
     )
+    if step is CustodyStep.INFUSED:
+        mark_infused(session, subject=subject, people=people, at=at, bags=dins)
+    return record

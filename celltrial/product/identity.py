@@ -28,9 +28,11 @@ from celltrial.product.custody_rules import (
     check_custody_event,
 )
 from celltrial.product.models import ApheresisCollection, ChainOfIdentity, ManufacturingLot, ProductBag
+from celltrial.product.subject_steps import check_signatories, mark_apheresed
 from celltrial.study.audit import service as audit
 from celltrial.study.permissions import Action
 from celltrial.study.subjects.models import Subject
+from celltrial.study.subjects.status import SubjectStatus
 from celltrial.study.users.models import User
 
 __all__ = [
@@ -195,6 +197,8 @@ def record_collection(
         site_id=subject.site_id,
     )
     people = (confirmed, by) if other.id == handed_over_by.id else (by, confirmed)
+    if subject.status is SubjectStatus.ENROLLED:
+        check_signatories(people, what="the apheresis collection")
     write_event(
         session,
         by=by,
@@ -206,6 +210,7 @@ def record_collection(
         readings=(),
         note=remark,
     )
+    mark_apheresed(session, subject=subject, people=people, din=number.keyboard_entry)
     return chain
 
 

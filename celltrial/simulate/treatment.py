@@ -25,7 +25,6 @@ from celltrial.simulate import crf_values, endings, follow_up
 from celltrial.simulate.crf import date_visit, enter, load_schedule
 from celltrial.simulate.outcomes import Collection
 from celltrial.simulate.world import Journey, World, at
-from celltrial.study.subjects import service as subjects
 from celltrial.study.subjects.models import Subject
 from celltrial.study.users.models import User
 
@@ -148,13 +147,6 @@ def _collect(session: Session, world: World, journey: Journey, number: int, day:
     )
     world.tally["apheresis collections"] += 1
     if number == 1:
-        subjects.change_status(
-            session,
-            subject_id=journey.subject_id,
-            status="apheresed",
-            reason=f"leukapheresis on {day}",
-            by=team.coordinator,
-        )
         date_visit(session, journey, "APH", day, by=team.coordinator)
         enter(
             session,
@@ -348,14 +340,6 @@ def _infuse(session: Session, world: World, journey: Journey, day: date) -> None
         other=team.investigator,
         bags=[bag],
         location="Ward",
-    )
-    subjects.change_status(
-        session,
-        subject_id=journey.subject_id,
-        status="infused",
-        reason="CAR-T cells infused",
-        by=team.coordinator,
-        on=day,
     )
     journey.infused_on = day
     world.tally["infused"] += 1
