@@ -21,6 +21,7 @@ check character in square brackets: ``G1234 26 000123 00 [L]``. The PDF label dr
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from importlib import resources
 from types import MappingProxyType
@@ -252,7 +253,11 @@ def parse_din(text: str, *, field: str = "din") -> DonationIdentificationNumber:
 
 @dataclass(frozen=True)
 class ProductDescription:
-    """What a bag holds, as the label states it; ``iccbba_code`` is None until verified."""
+    """What a bag holds, as the label states it; ``iccbba_code`` is None until verified.
+
+    ``source`` is ``verified`` (``iccbba_code`` set, ``reference`` names where it is stated) or
+    ``assumption`` (no code could be established; ``checked`` says what was looked at).
+    """
 
     key: str
     local_code: str
@@ -260,6 +265,9 @@ class ProductDescription:
     description: str
     storage: str
     note: str
+    source: str = "assumption"
+    reference: str = ""
+    checked: str = ""
 
     @property
     def code(self) -> str:
@@ -282,10 +290,35 @@ def _load_product_descriptions(text: str) -> dict[str, ProductDescription]:
                 description=str(entry["description"]),
                 storage=str(entry["storage"]),
                 note=str(entry.get("note", "")),
+                source=str(entry["source"]),
+                reference=str(entry.get("reference", "")),
+                checked=str(entry.get("checked", "")),
             )
         except (KeyError, TypeError) as error:
             raise InvalidInput(f"product {key!r} lacks {error}", field=f"{where}:products.{key}") from None
+        _check_provenance(loaded[key], f"{where}:products.{key}")
     return loaded
+
+
+_PDC = re.compile(r"[A-Z][0-9A-Z]{4}")
+
+
+def _check_provenance(product: ProductDescription, where: str) -> None:
+    """A code is verified with its reference, or absent and marked an assumption saying what was checked."""
+    if product.iccbba_code is None:
+        if product.source != "assumption" or not product.checked:
+            raise InvalidInput(
+                "a product without an ICCBBA code is 'source: assumption' and says what was 'checked'",
+                field=where,
+            )
+        return
+    if product.source != "verified" or not product.reference:
+        raise InvalidInput("an ICCBBA code is 'source: verified' with its 'reference'", field=where)
+    if not _PDC.fullmatch(product.iccbba_code):
+        raise InvalidInput(
+            f"{product.iccbba_code!r} is not a product description code (a letter and 4 characters)",
+            field=where,
+        )
 
 
 PRODUCT_DESCRIPTIONS = MappingProxyType(

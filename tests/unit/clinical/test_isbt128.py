@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 from celltrial.clinical.isbt128 import (
     MOD37_2_ALPHABET,
     PRODUCT_DESCRIPTIONS,
+    _load_product_descriptions,
     barcode_check_flags,
     check_character,
     check_value,
@@ -164,3 +165,48 @@ def test_every_product_description_says_it_has_no_verified_iccbba_code_or_gives_
 def test_an_unknown_product_description_is_not_found() -> None:
     with pytest.raises(NotFound, match="known: apheresis, final_product"):
         product_description("plasma")
+
+
+def test_no_shipped_product_claims_an_iccbba_code_no_public_source_states() -> None:
+    for product in PRODUCT_DESCRIPTIONS.values():
+        assert (product.iccbba_code, product.source) == (None, "assumption"), product.key
+        assert product.checked
+
+
+_ENTRY = """
+products:
+  bag:
+    local_code: LOCAL
+    iccbba_code: {code}
+    source: {source}
+    description: d
+    storage: s
+{extra}
+"""
+
+
+@pytest.mark.parametrize(
+    ("code", "source", "extra", "problem"),
+    [
+        pytest.param("null", "assumption", "", "checked", id="assumption-without-what-was-checked"),
+        pytest.param("null", "verified", "    checked: x", "assumption", id="no-code-but-verified"),
+        pytest.param("S1128", "assumption", "    checked: x", "verified", id="code-marked-assumption"),
+        pytest.param("S1128", "verified", "", "reference", id="code-without-reference"),
+        pytest.param("s11", "verified", "    reference: x", "product description code", id="malformed-code"),
+    ],
+)
+def test_a_product_code_without_its_provenance_is_refused(
+    code: str, source: str, extra: str, problem: str
+) -> None:
+    text = _ENTRY.format(code=code, source=source, extra=extra)
+    with pytest.raises(InvalidInput, match=problem) as refused:
+        _load_product_descriptions(text)
+    assert refused.value.field is not None
+    assert refused.value.field.endswith("products.bag")
+
+
+def test_a_verified_code_with_its_reference_is_printed_on_the_label() -> None:
+    text = _ENTRY.format(
+        code="S1128", source="verified", extra="    reference: HL7 FHIR biologicallyderived-productcodes"
+    )
+    assert _load_product_descriptions(text)["bag"].code == "S1128"
