@@ -94,16 +94,18 @@ def _lower(text: str) -> str:
 
 
 def _holds(value: float, operator: str, limit: float) -> bool:
-    equal = abs(value - limit) <= max(1e-9 * max(abs(value), abs(limit)), 1e-12)  # math.isclose
+    # equality as math.isclose(value, limit, rel_tol=1e-9, abs_tol=1e-12)
+    tolerance = max(1e-9 * max(abs(value), abs(limit)), 1e-12)
+    difference = value - limit
     if operator == ">=":
-        return equal or value > limit
+        return difference >= -tolerance
     if operator == ">":
-        return not equal and value > limit
+        return difference > tolerance
     if operator == "<=":
-        return equal or value < limit
+        return difference <= tolerance
     if operator == "<":
-        return not equal and value < limit
-    return equal
+        return difference < -tolerance
+    return -tolerance <= difference <= tolerance
 
 
 def _problem(fact: Fact, screening_date: date) -> str | None:
