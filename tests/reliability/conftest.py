@@ -1,0 +1,30 @@
+"""Fixtures of the reliability tests: quick password hashing, a live server, bearer tokens.
+
+The live server is the end-to-end tests' (``tests/e2e/live.py``: uvicorn in a thread on a free
+loopback port) and the load clients are the web benchmark's (``bench/bench_web.py``); both
+folders are put on the import path here rather than copied.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from argon2 import PasswordHasher
+
+from celltrial.study.users import passwords
+
+REPOSITORY = Path(__file__).resolve().parents[2]
+for folder in (REPOSITORY / "tests" / "e2e", REPOSITORY / "bench"):
+    if str(folder) not in sys.path:
+        sys.path.append(str(folder))
+
+
+@pytest.fixture(autouse=True, scope="module")
+def quick_hashing() -> Iterator[None]:
+    """argon2id with small parameters (logins of the live servers in this process stay fast)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(passwords, "_HASHER", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
+        yield
