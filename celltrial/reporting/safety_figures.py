@@ -31,6 +31,7 @@ __all__ = [
     "SafetyTimelineLane",
     "crs_icans_timeline_figure",
     "draw_crs_icans_timeline",
+    "draw_operating_characteristics",
     "operating_characteristics_figure",
 ]
 
@@ -39,13 +40,23 @@ def operating_characteristics_figure(
     characteristics: Sequence[OperatingCharacteristic], rule: SafetyStoppingRule, path: Path
 ) -> Path:
     """Write the figure to ``path`` (PNG, or SVG/PDF by the suffix) and return it."""
-    if not characteristics:
-        raise InvalidInput("no operating characteristics to draw", field="true_rates")
     suffix = path.suffix.lower()
     if suffix not in {".png", ".svg", ".pdf"}:
         raise InvalidInput(
             f"the figure is written as .png, .svg or .pdf, not {suffix or 'no suffix'!r}", field="--plot"
         )
+    figure = draw_operating_characteristics(characteristics, rule)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, dpi=150)
+    return path
+
+
+def draw_operating_characteristics(
+    characteristics: Sequence[OperatingCharacteristic], rule: SafetyStoppingRule
+) -> Figure:
+    """P(stop) and the expected number of evaluable subjects over the true event rate."""
+    if not characteristics:
+        raise InvalidInput("no operating characteristics to draw", field="true_rates")
     rates = [100 * item.true_rate for item in characteristics]
     figure = Figure(figsize=(9, 3.8))
     FigureCanvasAgg(figure)
@@ -71,9 +82,7 @@ def operating_characteristics_figure(
         fontsize=10,
     )
     figure.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(path, dpi=150)
-    return path
+    return figure
 
 
 @dataclass(frozen=True)
