@@ -23,10 +23,22 @@ and the ASTCT ICANS consensus grading for adults, with its footnotes:
   cranial nerve VI palsy, papilledema or Cushing's triad 4;
 * grade 5: death due to ICANS; the grade is the most severe domain.
 
-Children aged 12 years or younger are graded with the Cornell Assessment of Pediatric Delirium
-(CAPD) instead of ICE. The CAPD bands of the consensus' paediatric table could not be checked
-against the paper's own text here, so those ages are refused (:class:`InvalidInput`) rather than
-graded by a guess; ``capd_max_age_years`` sets the age limit.
+Children aged 12 years or younger (``capd_max_age_years``, a protocol setting) are graded by the
+consensus' table for children (Lee et al. 2019, ASTCT ICANS consensus grading for children), in
+which the Cornell Assessment of Pediatric Delirium (CAPD; Traube C et al., Crit Care Med
+2014;42:656–663: eight items scored 0–4, total 0–32, a total of 9 or more screens positive for
+delirium) takes the place of ICE in the encephalopathy domain:
+
+* CAPD 1–8: grade 1 (and grade 2; the level of consciousness tells them apart); CAPD >= 9:
+  grade 3; unable to perform CAPD: grade 4 (CAPD 0 is no encephalopathy);
+* depressed level of consciousness, seizures, motor findings and raised intracranial pressure /
+  cerebral oedema are graded as for adults; grade 5 is death due to ICANS.
+
+The table's text was checked against two public restatements (MDedge's report of the consensus,
+"Group proposes new grading systems for CRS, neurotoxicity"; NCI Thesaurus C188936, grade 1 ICANS:
+"CAPD score of less than 9 (for children 12 and under)"). CAPD is an observational screen a child
+can no longer be given once only touch (or nothing) rouses them, so ``capd_score`` may be null
+("unable to perform CAPD", grade 4 as the table says) only with such a level of consciousness.
 """
 
 from __future__ import annotations
@@ -39,6 +51,8 @@ from celltrial.errors import InvalidInput
 
 __all__ = [
     "CAPD_MAX_AGE_YEARS",
+    "CAPD_MAX_SCORE",
+    "ICANS_CHILD_SOURCE",
     "ICANS_SOURCE",
     "ICE_MAX_SCORE",
     "CerebralEdema",
@@ -54,7 +68,13 @@ ICANS_SOURCE = (
     "ASTCT consensus ICANS grading for adults, ICE score "
     "(Lee et al., Biol Blood Marrow Transplant 2019;25:625-638)"
 )
+ICANS_CHILD_SOURCE = (
+    "ASTCT consensus ICANS grading for children aged 12 or younger, CAPD score "
+    "(Lee et al., Biol Blood Marrow Transplant 2019;25:625-638; Traube et al., Crit Care Med 2014;42:656)"
+)
 ICE_MAX_SCORE = 10
+CAPD_MAX_SCORE = 32
+CAPD_DELIRIUM_SCORE = 9
 CAPD_MAX_AGE_YEARS = 12
 _MAX_AGE_YEARS = 130
 
@@ -126,7 +146,13 @@ class IcansAssessment(BaseModel):
 
     age_years: StrictInt = Field(ge=0, le=_MAX_AGE_YEARS)
     ice_score: StrictInt | None = Field(
-        ge=0, le=ICE_MAX_SCORE, description="null: patient cannot perform ICE"
+        default=None, ge=0, le=ICE_MAX_SCORE, description="null: patient cannot perform ICE (adults)"
+    )
+    capd_score: StrictInt | None = Field(
+        default=None,
+        ge=0,
+        le=CAPD_MAX_SCORE,
+        description="children: CAPD total 0-32; null: unable to perform CAPD",
     )
     consciousness: Consciousness
     seizure: Seizure
@@ -156,24 +182,30 @@ def parse_icans_assessment(data: object) -> IcansAssessment:
         where = ".".join(str(part) for part in first["loc"]) or "$"
         message = first["msg"].removeprefix("Value error, ")
         if first["type"] == "missing":
-            message = "is required (use null for ice_score when the patient cannot perform ICE)"
+            message = "is required"
         elif first["type"] == "extra_forbidden":
             message = "is not a field of this assessment"
         raise InvalidInput(message, field=where) from None
 
 
 def grade_icans(assessment: IcansAssessment, *, capd_max_age_years: int = CAPD_MAX_AGE_YEARS) -> IcansGrade:
-    """Grade ICANS by the ASTCT consensus for adults (Lee et al. 2019; ICE score and ICANS table).
+    """Grade ICANS by the ASTCT consensus (Lee et al. 2019): ICE for adults, CAPD for children.
 
-    Raises :class:`InvalidInput` for children the consensus grades with CAPD (age at or below
-    ``capd_max_age_years``) and for contradictory inputs (an ICE score from an unarousable
-    patient; no ICE score from a patient awake enough to perform it).
+    Children are those aged ``capd_max_age_years`` or younger (the consensus: 12). Raises
+    :class:`InvalidInput` for contradictory inputs (an ICE score from an unarousable patient; no
+    ICE score from a patient awake enough to perform it; ICE for a child or CAPD for an adult;
+    "unable to perform CAPD" for a child awake enough to be given it).
     """
-    _check_consistent(assessment, capd_max_age_years)
+    child = assessment.age_years <= capd_max_age_years
+    if child:
+        _check_child(assessment, capd_max_age_years)
+    else:
+        _check_consistent(assessment, capd_max_age_years)
+    source = ICANS_CHILD_SOURCE if child else ICANS_SOURCE
     if assessment.death_due_to_icans:
-        return IcansGrade(grade=5, drivers=("death due to ICANS",))
+        return IcansGrade(grade=5, drivers=("death due to ICANS",), source=source)
     domains = [
-        _ice_domain(assessment),
+        _capd_domain(assessment) if child else _ice_domain(assessment),
         (_CONSCIOUSNESS_GRADE[assessment.consciousness], _CONSCIOUSNESS_TEXT.get(assessment.consciousness)),
         (_SEIZURE_GRADE[assessment.seizure], _SEIZURE_TEXT.get(assessment.seizure)),
         (4 if assessment.motor_weakness else 0, "deep focal motor weakness"),
@@ -181,9 +213,43 @@ def grade_icans(assessment: IcansAssessment, *, capd_max_age_years: int = CAPD_M
     ]
     grade = max(domain_grade for domain_grade, _ in domains)
     if grade == 0:
-        return IcansGrade(grade=0, drivers=("ICE score 10 and no neurological finding",))
+        normal = "CAPD score 0" if child else "ICE score 10"
+        return IcansGrade(grade=0, drivers=(f"{normal} and no neurological finding",), source=source)
     drivers = tuple(text for domain_grade, text in domains if domain_grade == grade and text)
-    return IcansGrade(grade=grade, drivers=drivers)
+    return IcansGrade(grade=grade, drivers=drivers, source=source)
+
+
+def _capd_domain(assessment: IcansAssessment) -> tuple[int, str | None]:
+    score = assessment.capd_score
+    if score is None:
+        return 4, "unable to perform CAPD"
+    if score == 0:
+        return 0, None
+    if score < CAPD_DELIRIUM_SCORE:
+        return 1, f"CAPD score {score} (1-8)"
+    return 3, f"CAPD score {score} (>= 9)"
+
+
+def _check_child(assessment: IcansAssessment, capd_max_age_years: int) -> None:
+    if "ice_score" in assessment.model_fields_set and assessment.ice_score is not None:
+        raise InvalidInput(
+            f"a child aged {capd_max_age_years} years or younger is assessed with CAPD, not ICE: "
+            "give capd_score and leave ice_score out (or null)",
+            field="ice_score",
+        )
+    if "capd_score" not in assessment.model_fields_set:
+        raise InvalidInput(
+            f"is required for a child aged {capd_max_age_years} years or younger "
+            "(CAPD total 0-32; null when the child is unable to perform CAPD)",
+            field="capd_score",
+        )
+    if assessment.capd_score is None and assessment.consciousness not in _ICE_NOT_POSSIBLE:
+        raise InvalidInput(
+            f"a child whose consciousness is {assessment.consciousness.value!r} can be given CAPD: "
+            "null ('unable to perform CAPD') only when the child awakens only to tactile stimulus "
+            "or is unarousable",
+            field="capd_score",
+        )
 
 
 def _ice_domain(assessment: IcansAssessment) -> tuple[int, str | None]:
@@ -204,11 +270,15 @@ def _ice_domain(assessment: IcansAssessment) -> tuple[int, str | None]:
 
 
 def _check_consistent(assessment: IcansAssessment, capd_max_age_years: int) -> None:
-    if assessment.age_years <= capd_max_age_years:
+    if assessment.capd_score is not None:
         raise InvalidInput(
-            f"children aged {capd_max_age_years} years or younger are graded with CAPD, "
-            "which celltrial does not support yet; grade this assessment by hand",
-            field="age_years",
+            f"CAPD is for children aged {capd_max_age_years} years or younger; "
+            f"at {assessment.age_years} ICANS is graded with ICE",
+            field="capd_score",
+        )
+    if "ice_score" not in assessment.model_fields_set:
+        raise InvalidInput(
+            "is required (use null for ice_score when the patient cannot perform ICE)", field="ice_score"
         )
     score = assessment.ice_score
     if score is None and assessment.consciousness not in _ICE_NOT_POSSIBLE:

@@ -50,6 +50,21 @@ def test_grade_icans_prints_the_grade_as_json(tmp_path: Path, capsys: pytest.Cap
     assert (result["grade"], result["drivers"]) == (1, ["ICE score 8 (7-9)"])
 
 
+def test_grade_icans_grades_a_child_of_12_by_capd(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    data = {**{k: v for k, v in ICANS_INPUT.items() if k != "ice_score"}, "age_years": 7, "capd_score": 10}
+    assert main(["grade", "icans", write(tmp_path, data), "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert (result["grade"], result["drivers"]) == (3, ["CAPD score 10 (>= 9)"])
+    assert "CAPD" in result["source"]
+
+
+def test_grade_icans_refuses_ice_for_a_child_with_exit_code_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["grade", "icans", write(tmp_path, {**ICANS_INPUT, "age_years": 7}), "--json"]) == 2
+    assert "ice_score" in capsys.readouterr().err
+
+
 def test_grade_icans_accepts_a_null_ice_score_for_an_unarousable_patient(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
