@@ -7,6 +7,7 @@ stream. Field names and codes are those of the CRF data dictionaries.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, timedelta
 from typing import Any
 
@@ -18,11 +19,15 @@ from celltrial.simulate.patients import VirtualPatient
 
 __all__ = [
     "apheresis",
+    "baseline_lesions",
     "demographics",
+    "imaging_method",
     "infusion",
     "kinetics_sample",
     "labs",
+    "lesion_values",
     "lymphodepletion",
+    "lymphoma_response_on",
     "response_on",
     "response_values",
     "screening",
@@ -251,32 +256,150 @@ def response_on(outcome: TreatmentOutcome, day: int) -> str:
     return outcome.response
 
 
-def response_values(patient: VirtualPatient, outcome: TreatmentOutcome, day: int, on: date) -> dict[str, Any]:
-    """The response CRF: leukaemia with marrow blasts and flow MRD, lymphoma by PET-CT."""
-    found = response_on(outcome, day)
-    if not patient.leukaemia:
-        lymphoma = {"cr": "cr", "cri": "cr", "pr": "pr", "sd": "sd", "pd": "pd"}[found]
-        return {
-            "assessment_date": on.isoformat(),
-            "disease_type": "lymphoma",
-            "methods": ["pet_ct"],
-            "overall_response": lymphoma,
-            "extramedullary_disease": "absent" if lymphoma == "cr" else "present",
+def _leukaemia_components(
+    found: str, outcome: TreatmentOutcome, baseline: Mapping[str, Any]
+) -> dict[str, Any]:
+    """Marrow, blood and extramedullary findings that ELN 2017 / NCCN read as ``found``."""
+    marrow = float(baseline.get("marrow_blasts_percent") or 30.0)
+    blood = float(baseline.get("peripheral_blasts_percent") or 0.0)
+    values: dict[str, Any] = {"marrow_adequate": True, "extramedullary_disease": "absent"}
+    if found in ("cr", "cri"):
+        recovered = found == "cr"
+        values |= {
+            "marrow_blasts_percent": 0.5 if recovered else 1.0,
+            "circulating_blasts": False,
+            "anc": 1.8 if recovered else 0.8,
+            "platelets": 130.0 if recovered else 60.0,
         }
-    blasts = {"cr": 0.5, "cri": 1.0, "pr": 12.0, "sd": 35.0, "pd": 55.0}[found]
-    values: dict[str, Any] = {
-        "assessment_date": on.isoformat(),
-        "disease_type": "leukemia",
-        "methods": ["bone_marrow_morphology", "bone_marrow_flow"],
-        "overall_response": found,
-        "marrow_blasts_percent": blasts,
-        "extramedullary_disease": "absent",
-    }
+    elif found == "pr":
+        values |= {
+            "marrow_blasts_percent": _r(min(25.0, max(5.0, marrow * 0.4))),
+            "circulating_blasts": False,
+        }
+        values |= {"anc": 1.4, "platelets": 110.0}
+    elif found == "sd":
+        values |= {"marrow_blasts_percent": _r(marrow * 0.95), "anc": 0.9, "platelets": 45.0}
+        values["circulating_blasts"] = blood > 0
+        if blood > 0:
+            values["peripheral_blasts_percent"] = _r(blood * 0.9)
+    else:  # progression, or relapse after remission: the marrow fills again, blasts return to the blood
+        values |= {"marrow_blasts_percent": _r(min(100.0, marrow * 1.6 + 15)), "anc": 0.6, "platelets": 30.0}
+        values |= {"circulating_blasts": True, "peripheral_blasts_percent": _r(max(blood * 1.5, 5.0))}
+        if marrow >= 66:  # too high to rise by the criteria's margin: new extramedullary disease instead
+            values |= {"extramedullary_disease": "present", "new_extramedullary_disease": True}
     if found in ("cr", "cri") and outcome.mrd_negative:
         values["mrd_status"] = "negative"
     else:
         values["mrd_status"] = "positive"
-        values["mrd_percent"] = 0.05 if found in ("cr", "cri") else blasts
+        values["mrd_percent"] = 0.05 if found in ("cr", "cri") else values["marrow_blasts_percent"]
+    return values
+
+
+_PET = {
+    "cr": {"deauville_score": 3, "uptake_change": "reduced"},
+    "pr": {"deauville_score": 4, "uptake_change": "reduced"},
+    "sd": {"deauville_score": 4, "uptake_change": "unchanged"},
+    "pd": {"deauville_score": 5, "uptake_change": "increased"},
+}
+_PET_CT_UNTIL_DAY = 100
+"""Lymphoma response by PET-CT up to month 3, then by CT (surveillance imaging)."""
+
+
+def imaging_method(day: int) -> str:
+    """``pet_ct`` for the early response assessments, ``ct`` afterwards."""
+    return "pet_ct" if day <= _PET_CT_UNTIL_DAY else "ct"
+
+
+def lymphoma_response_on(outcome: TreatmentOutcome, day: int) -> str:
+    """The Lugano category an assessment ``day`` days after infusion finds (CRi counts as CR)."""
+    return {"cr": "cr", "cri": "cr", "pr": "pr", "sd": "sd", "pd": "pd"}[response_on(outcome, day)]
+
+
+def response_values(
+    patient: VirtualPatient,
+    outcome: TreatmentOutcome,
+    day: int,
+    on: date,
+    *,
+    baseline: Mapping[str, Any] | None = None,
+    hsct_on: date | None = None,
+) -> dict[str, Any]:
+    """The response CRF's components (the overall response is computed by the forms service).
+
+    Leukaemia: marrow, blood counts, extramedullary disease and flow MRD against the screening
+    form's ``baseline``; lymphoma: the PET-CT or CT reading, with the lesions on the lesion form of
+    the same date (:func:`lesion_values`). ``hsct_on``: a consolidative allo-HSCT since the last
+    assessment.
+    """
+    found = response_on(outcome, day)
+    values: dict[str, Any] = {"assessment_date": on.isoformat()}
+    if hsct_on is not None:
+        values |= {"consolidative_hsct": True, "hsct_date": hsct_on.isoformat()}
+    if not patient.leukaemia:
+        lugano = lymphoma_response_on(outcome, day)
+        method = imaging_method(day)
+        values |= {
+            "disease_type": "lymphoma",
+            "methods": [method],
+            "marrow_involvement": "normal",
+            "spleen": "progressed" if lugano == "pd" and method == "ct" else "absent_or_normal",
+        }
+        if method == "pet_ct":
+            values |= _PET[lugano]
+        return values
+    values |= {"disease_type": "leukemia", "methods": ["bone_marrow_morphology", "bone_marrow_flow"]}
+    return values | _leukaemia_components(found, outcome, baseline or {})
+
+
+_LESION_SITES = (
+    "Cervical lymph nodes, left",
+    "Mediastinal lymph nodes",
+    "Axillary lymph nodes, right",
+    "Retroperitoneal lymph nodes",
+    "Inguinal lymph nodes, left",
+    "Mesenteric lymph nodes",
+)
+
+
+def baseline_lesions(rng: np.random.Generator) -> list[tuple[str, float, float]]:
+    """One to four target lymph nodes (site, longest and perpendicular diameter in mm) at baseline."""
+    count = int(rng.integers(1, 5))
+    sites = [str(site) for site in rng.choice(_LESION_SITES, size=count, replace=False)]
+    lesions = []
+    for site in sites:
+        longest = float(round(rng.uniform(22, 65)))
+        lesions.append((site, longest, float(round(longest * rng.uniform(0.5, 0.9)))))
+    return lesions
+
+
+def lesion_values(
+    lesions: list[tuple[str, float, float]], found: str | None, on: date, method: str
+) -> dict[str, Any]:
+    """The lesion CRF at baseline (``found`` None) or when the response is ``found`` (Lugano category).
+
+    Nodes shrink to normal size (<= 15 mm) in CR, to 55% of each diameter in PR (SPD -70%), stay
+    within 10% in SD; progression shows as new lesions.
+    """
+    values: dict[str, Any] = {"assessment_date": on.isoformat(), "method": method}
+    for slot, (site, longest, perpendicular) in enumerate(lesions, start=1):
+        if found == "cr":
+            longest, perpendicular = min(longest, 12.0), min(perpendicular, 9.0)
+        elif found == "pr":
+            longest, perpendicular = round(longest * 0.55), round(perpendicular * 0.55)
+        elif found == "sd":
+            longest, perpendicular = round(longest * 0.92), round(perpendicular * 0.92)
+        values |= {
+            f"target_{slot}_site": site,
+            f"target_{slot}_kind": "nodal",
+            f"target_{slot}_ldiam": float(longest),
+            f"target_{slot}_perpdiam": float(perpendicular),
+        }
+    values["non_target_status"] = "absent_or_normal" if found == "cr" else "regressed_or_stable"
+    if found != "cr":
+        values["non_target_sites"] = "Splenic hilar lymph nodes"
+    values["new_lesions"] = found == "pd"
+    if found == "pd":
+        values["new_lesion_sites"] = "Para-aortic lymph nodes"
     return values
 
 

@@ -97,13 +97,14 @@ def _screen(session: Session, world: World, journey: Journey) -> None:
     journey.forms = {}
     load_schedule(session, world, journey, by=team.coordinator)
     on = patient.screened_on
+    journey.facts["screening_crf"] = crf_values.screening(patient, values, on)
     enter(
         session,
         world,
         journey,
         "SCR",
         "screening",
-        crf_values.screening(patient, values, on),
+        journey.facts["screening_crf"],
         on,
         by=team.coordinator,
     )
@@ -168,6 +169,16 @@ def _history(session: Session, world: World, journey: Journey) -> None:
     )
 
 
+def _baseline_lesions(session: Session, world: World, journey: Journey, day: date) -> None:
+    """The lymphoma's target lesions measured on the screening PET-CT (the Lugano baseline)."""
+    lesions = crf_values.baseline_lesions(generator(world.seed, journey.patient.number, "lesions"))
+    journey.facts["lesions"] = lesions
+    values = crf_values.lesion_values(lesions, None, journey.patient.screened_on, "pet_ct")
+    by = world.site_staff(journey).coordinator
+    add_entry(session, world, journey, "lesions", values, day, by=by, visit_code="SCR")
+    world.tally["lesion assessments"] += 1
+
+
 def _enrol(session: Session, world: World, journey: Journey) -> None:
     assert journey.subject_id is not None
     team = world.site_staff(journey)
@@ -188,6 +199,8 @@ def _enrol(session: Session, world: World, journey: Journey) -> None:
     journey.enrolled_on = day
     world.tally["enrolled"] += 1
     load_schedule(session, world, journey, by=team.coordinator)
+    if not journey.patient.leukaemia:
+        _baseline_lesions(session, world, journey, day)
     journey.course = draw_course(generator(world.seed, journey.patient.number, "course"), world.scenario)
     if trials.enrolled_count(session, study_id=world.study_id) >= cap:
         trials.change_status(

@@ -17,7 +17,7 @@ from datetime import date, timedelta
 from sqlalchemy.orm import Session
 
 from celltrial.simulate import crf_values, endings, safety_steps
-from celltrial.simulate.crf import date_visit, enter
+from celltrial.simulate.crf import add_entry, date_visit, enter
 from celltrial.simulate.outcomes import DLT_WINDOW_DAYS, TreatmentOutcome, crs_grade_on, icans_grade_on
 from celltrial.simulate.world import Action, Journey, World, at
 from celltrial.study.forms import service as forms
@@ -124,7 +124,7 @@ def _visit(world: World, journey: Journey, outcome: TreatmentOutcome, code: str,
             elif form == "labs":
                 values = crf_values.labs(journey.rng, on, phase=phase)
             elif form == "response":
-                values = crf_values.response_values(journey.patient, outcome, day, on)
+                values = _response(session, world, journey, outcome, code, day, on)
             elif form == "kinetics_sample":
                 _sample(session, world, journey, outcome, code, on, 9.5)
                 continue
@@ -133,6 +133,30 @@ def _visit(world: World, journey: Journey, outcome: TreatmentOutcome, code: str,
             enter(session, world, journey, code, form, values, on, by=team.coordinator)
 
     return happen
+
+
+def _response(
+    session: Session,
+    world: World,
+    journey: Journey,
+    outcome: TreatmentOutcome,
+    code: str,
+    day: int,
+    on: date,
+) -> dict[str, object]:
+    """The response form's components; for lymphoma the lesion form of the same date is entered first."""
+    hsct_on = None
+    if outcome.hsct_day is not None and outcome.hsct_day <= day and not journey.facts.get("hsct_recorded"):
+        hsct_on = journey.day(outcome.hsct_day)
+        journey.facts["hsct_recorded"] = True
+    if not journey.patient.leukaemia and "lesions" in journey.facts:
+        found = crf_values.lymphoma_response_on(outcome, day)
+        values = crf_values.lesion_values(journey.facts["lesions"], found, on, crf_values.imaging_method(day))
+        by = world.site_staff(journey).coordinator
+        add_entry(session, world, journey, "lesions", values, on, by=by, visit_code=code)
+        world.tally["lesion assessments"] += 1
+    baseline = journey.facts.get("screening_crf", {})
+    return crf_values.response_values(journey.patient, outcome, day, on, baseline=baseline, hsct_on=hsct_on)
 
 
 def _sample(

@@ -30,7 +30,15 @@ Diagnosis = Literal["t_cell_all", "t_lbl", "t_cell_lymphoma", "cd7_aml"]
 LEUKAEMIAS = frozenset({"t_cell_all", "cd7_aml"})
 DAYS_PER_MONTH = 30.4375
 
-_STREAMS = {"referral": 1, "baseline": 2, "screening": 3, "course": 4, "conduct": 5, "design": 6}
+_STREAMS = {
+    "referral": 1,
+    "baseline": 2,
+    "screening": 3,
+    "course": 4,
+    "conduct": 5,
+    "design": 6,
+    "lesions": 7,
+}
 
 
 def generator(seed: int, number: int, stream: str) -> np.random.Generator:

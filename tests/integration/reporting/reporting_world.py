@@ -4,7 +4,7 @@ Four patients at site S01 (on top of the EDC world: NCT07008872 RECRUITING, ICF 
 
 - ``infused``: enrolled, apheresed, lymphodepleted, infused 35 days ago, with demographics,
   screening, medical history, a concomitant medication, a prior therapy, vital signs, labs, two
-  kinetics samples, a day-28 response (CR), three daily CRS/ICANS assessments and two adverse
+  kinetics samples, a day-28 response (components of a CR, which the form derives), three daily CRS/ICANS assessments and two adverse
   events (CRS grade 2, an AESI graded by ASTCT; serious febrile neutropenia grade 3);
 - ``died``: infused 30 days ago, a fatal ICANS (grade 5), a death form and disposition death;
 - ``screen_failed``: haemoglobin criterion I7 not met;
@@ -137,6 +137,7 @@ def _infused_subject(edc: Edc, infused_days_ago: int) -> int:
             "screening_date": d0 - timedelta(days=20),
             "diagnosis": "t_cell_all",
             "disease_status": "refractory",
+            "marrow_blasts_percent": 60.0,
             "cd7_method": ["flow_cytometry"],
             "cd7_positive": True,
             "ecog": 1,
@@ -285,8 +286,12 @@ def build_trial(edc: Edc, url: str) -> Trial:
             "assessment_date": d0 + timedelta(days=28),
             "disease_type": "leukemia",
             "methods": ["bone_marrow_morphology", "bone_marrow_flow"],
-            "overall_response": "cr",
             "marrow_blasts_percent": 1.5,
+            "marrow_adequate": True,
+            "circulating_blasts": False,
+            "extramedullary_disease": "absent",
+            "anc": 1.6,
+            "platelets": 140,
             "mrd_status": "negative",
         },
     )

@@ -29,6 +29,7 @@ ISSUE_FORMS = {
     "adverse_events",
     "conmeds",
     "response",
+    "lesions",
     "kinetics_sample",
     "disposition",
     "death",
