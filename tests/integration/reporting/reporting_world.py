@@ -4,8 +4,9 @@ Four patients at site S01 (on top of the EDC world: NCT07008872 RECRUITING, ICF 
 
 - ``infused``: enrolled, apheresed, lymphodepleted, infused 35 days ago, with demographics,
   screening, medical history, a concomitant medication, a prior therapy, vital signs, labs, two
-  kinetics samples, a day-28 response (components of a CR, which the form derives), three daily CRS/ICANS assessments and two adverse
-  events (CRS grade 2, an AESI graded by ASTCT; serious febrile neutropenia grade 3);
+  kinetics samples, a day-28 response (the components of a CR, which the form derives), three
+  daily CRS/ICANS assessments and two adverse events (CRS grade 2, an AESI graded by ASTCT;
+  serious febrile neutropenia grade 3);
 - ``died``: infused 30 days ago, a fatal ICANS (grade 5), a death form and disposition death;
 - ``screen_failed``: haemoglobin criterion I7 not met;
 - ``enrolled``: enrolled, never infused.
