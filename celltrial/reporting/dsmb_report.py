@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +45,7 @@ from reportlab.platypus import (
     Table,
     TableStyle,
 )
+from sqlalchemy.orm import Session
 
 from celltrial.analysis.proportions import ProportionEstimate
 from celltrial.analysis.survival import KaplanMeierSummary, MedianEstimate
@@ -50,8 +53,10 @@ from celltrial.errors import InvalidInput
 from celltrial.reporting.dsmb_analyses import AESI_LABELS, RateRow, TrialAnalyses
 from celltrial.reporting.dsmb_figures import draw
 from celltrial.reporting.figures import render
+from celltrial.study.audit import service as audit
+from celltrial.study.users.models import User
 
-__all__ = ["SECTIONS", "dsmb_report_bytes", "write_dsmb_report"]
+__all__ = ["SECTIONS", "DsmbReport", "record_dsmb_report", "render_dsmb_report", "write_dsmb_report"]
 
 SECTIONS = (
     "1. Enrolment and participant flow",
@@ -552,8 +557,18 @@ def _page_decoration(analyses: TrialAnalyses) -> Any:
     return decorate
 
 
-def dsmb_report_bytes(analyses: TrialAnalyses) -> bytes:
-    """The DSMB report of ``analyses`` as PDF bytes."""
+@dataclass(frozen=True)
+class DsmbReport:
+    """A rendered report: the PDF and its number of pages."""
+
+    pdf: bytes
+    pages: int
+    cutoff: date
+    draft: bool
+
+
+def render_dsmb_report(analyses: TrialAnalyses) -> DsmbReport:
+    """The DSMB report of ``analyses`` as a PDF."""
     _fonts()
     buffer = io.BytesIO()
     document = SimpleDocTemplate(
@@ -580,11 +595,34 @@ def dsmb_report_bytes(analyses: TrialAnalyses) -> bytes:
     ]
     decorate = _page_decoration(analyses)
     document.build(story, onFirstPage=decorate, onLaterPages=decorate)
-    return buffer.getvalue()
+    return DsmbReport(
+        pdf=buffer.getvalue(), pages=document.page, cutoff=analyses.cutoff, draft=analyses.draft
+    )
 
 
-def write_dsmb_report(analyses: TrialAnalyses, path: Path) -> Path:
-    """Write the DSMB report to ``path`` and return it."""
+def write_dsmb_report(analyses: TrialAnalyses, path: Path) -> DsmbReport:
+    """Write the DSMB report to ``path``."""
+    report = render_dsmb_report(analyses)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(dsmb_report_bytes(analyses))
-    return path
+    path.write_bytes(report.pdf)
+    return report
+
+
+def record_dsmb_report(
+    session: Session, *, by: User, analyses: TrialAnalyses, target: str, pages: int
+) -> None:
+    """The audit entry of a DSMB report handed out (CLI file or web download), like an export's."""
+    audit.record(
+        session,
+        actor=by.username,
+        action="export",
+        entity="export",
+        entity_id="dsmb-report",
+        new={
+            "study": analyses.nct_id,
+            "target": target,
+            "draft": analyses.draft,
+            "cutoff": analyses.cutoff.isoformat(),
+            "pages": pages,
+        },
+    )
