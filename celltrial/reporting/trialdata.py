@@ -22,6 +22,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from celltrial.analysis.response import MRD_NEGATIVE_BELOW_PERCENT
+from celltrial.analysis.response_forms import response_of
+from celltrial.analysis.subject_efficacy import AssessedResponse, SubjectEfficacy, subject_efficacy
 from celltrial.eligibility.rules import EligibilityRules, load_rules
 from celltrial.errors import Conflict
 from celltrial.product.models import ApheresisCollection, ChainOfIdentity, ManufacturingLot, ProductBag
@@ -55,6 +58,7 @@ __all__ = [
     "SubjectRecord",
     "TrialData",
     "VisitRecord",
+    "efficacy",
     "load_trial_data",
     "record_export",
 ]
@@ -258,6 +262,56 @@ class TrialData:
     def latest_form(self, form_code: str, subject_id: int) -> FormRecord | None:
         found = self.forms_of(form_code, subject_id)
         return found[-1] if found else None
+
+
+def _day(value: object, infused: date) -> int | None:
+    return None if not value else (date.fromisoformat(str(value)[:10]) - infused).days
+
+
+def _mrd_negative(values: dict[str, Any]) -> bool | None:
+    if values.get("mrd_status") == "negative":
+        return True
+    level = values.get("mrd_percent")
+    return None if level is None else float(level) < MRD_NEGATIVE_BELOW_PERCENT
+
+
+def _subject_efficacy(data: TrialData, subject: SubjectRecord) -> SubjectEfficacy | None:
+    infused = subject.infusion_date
+    if infused is None:
+        return None
+    assessed, hsct_days = [], []
+    for form in data.forms_of("response", subject.id):
+        day = _day(form.data.get("assessment_date"), infused)
+        code = form.data.get("overall_response")
+        if form.data.get("consolidative_hsct") is True and form.data.get("hsct_date"):
+            hsct_days.append(_day(form.data["hsct_date"], infused))
+        if day is None or code is None:
+            continue
+        visit = data.visit(form.visit_id)
+        response = response_of(str(code), form.data.get("response_criteria"))
+        assessed.append(
+            AssessedResponse(day, response, _mrd_negative(form.data), visit.code if visit else None)
+        )
+    for form in data.forms_of("disposition", subject.id):
+        if form.data.get("proceeded_to_hsct") is True and form.data.get("hsct_date"):
+            hsct_days.append(_day(form.data["hsct_date"], infused))
+    death = data.latest_form("death", subject.id)
+    return subject_efficacy(
+        assessed,
+        hsct_day=min((day for day in hsct_days if day is not None), default=None),
+        death_day=_day(death.data.get("death_date"), infused) if death else None,
+    )
+
+
+def efficacy(data: TrialData) -> dict[int, SubjectEfficacy]:
+    """Each infused subject's efficacy outcomes (by subject id), from their saved response forms.
+
+    The responses are those the response forms derived (with the criteria they name); the
+    consolidative allo-HSCT is the earliest HSCT date on a response or disposition form; death
+    is the death form's date (:mod:`celltrial.analysis.subject_efficacy`).
+    """
+    found = {subject.id: _subject_efficacy(data, subject) for subject in data.subjects}
+    return {subject_id: outcome for subject_id, outcome in found.items() if outcome is not None}
 
 
 def _age(born: date, on: date) -> int:
