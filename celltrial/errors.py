@@ -7,6 +7,7 @@ One tree, so that the CLI and the API can each map it in one place::
      │    └── UnsupportedUnit      a unit celltrial cannot convert (eligibility, grading)
      ├── NotFound                  a protocol, subject, form... that does not exist (404)
      ├── NotAllowed                the user's role or site does not permit the action (403)
+     │    └── NotAuthenticated     the request carries no valid credentials (401)
      ├── Conflict                  the action clashes with the current state (409):
      │    ├── IllegalTransition    a state machine refused a transition (study status, subject, custody)
      │    ├── StaleVersion         somebody saved the record first (optimistic locking)
@@ -26,6 +27,7 @@ __all__ = [
     "InvalidInput",
     "Locked",
     "NotAllowed",
+    "NotAuthenticated",
     "NotFound",
     "ServiceUnavailable",
     "StaleVersion",
@@ -74,6 +76,13 @@ class NotAllowed(CelltrialError):
 
     http_status = 403
     title = "Not allowed"
+
+
+class NotAuthenticated(NotAllowed):
+    """The request carries no valid credentials (401)."""
+
+    http_status = 401
+    title = "Not authenticated"
 
 
 class Conflict(CelltrialError):

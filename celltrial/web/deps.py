@@ -18,7 +18,7 @@ from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy.orm import Session
 
 from celltrial.database import unit_of_work
-from celltrial.errors import NotAllowed
+from celltrial.errors import NotAllowed, NotAuthenticated
 from celltrial.study.sessions import service as sessions
 from celltrial.study.sessions.models import WebSession
 from celltrial.study.users.models import User
@@ -32,7 +32,6 @@ __all__ = [
     "DbSession",
     "LoginRequired",
     "MaybeViewer",
-    "NotAuthenticated",
     "Viewer",
     "Visitor",
     "settings_of",
@@ -43,13 +42,6 @@ LOGIN_CSRF_COOKIE = "celltrial_login_csrf"
 CSRF_HEADER = "x-csrf-token"
 CSRF_FIELD = "csrf_token"
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-
-
-class NotAuthenticated(NotAllowed):
-    """The request carries no valid credentials (401)."""
-
-    http_status = 401
-    title = "Not authenticated"
 
 
 class LoginRequired(Exception):

@@ -8,14 +8,14 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Form, Request
 from pydantic import BaseModel
 
-from celltrial.errors import NotAllowed
+from celltrial.errors import NotAllowed, NotAuthenticated
 from celltrial.study.permissions import PERMISSIONS
 from celltrial.study.sessions import service as sessions
 from celltrial.study.sessions.models import ApiTokenRead
 from celltrial.study.users import service as users
 from celltrial.study.users.models import Role, UserRead
 from celltrial.web.api.common import Id
-from celltrial.web.deps import ApiUser, DbSession, NotAuthenticated, bearer, settings_of
+from celltrial.web.deps import ApiUser, DbSession, bearer, settings_of
 from celltrial.web.problems import problem_responses
 from celltrial.web.routing import UnitOfWorkRoute
 

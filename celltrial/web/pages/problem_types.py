@@ -10,7 +10,6 @@ from fastapi.responses import Response
 
 from celltrial import errors
 from celltrial.errors import NotFound
-from celltrial.web.deps import NotAuthenticated
 from celltrial.web.routing import UnitOfWorkRoute
 from celltrial.web.templating import render
 
@@ -35,11 +34,9 @@ _EXTRA = {
 
 def _kinds() -> dict[str, tuple[str, int, str]]:
     found = dict(_EXTRA)
-    classes: list[type[errors.CelltrialError]] = [NotAuthenticated]
-    for _, member in inspect.getmembers(errors, inspect.isclass):
-        if issubclass(member, errors.CelltrialError):
-            classes.append(member)
-    for kind in classes:
+    for _, kind in inspect.getmembers(errors, inspect.isclass):
+        if not issubclass(kind, errors.CelltrialError):
+            continue
         slug = re.sub(r"(?<!^)(?=[A-Z])", "-", kind.__name__).lower()
         found[slug] = (kind.title, kind.http_status, inspect.getdoc(kind) or "")
     return found
