@@ -37,6 +37,7 @@ __all__ = [
     "CustodyEventView",
     "LotView",
     "ManufacturingCounts",
+    "ReleaseCheckView",
     "VeinToVeinReport",
     "VeinToVeinRow",
     "VerificationView",
@@ -65,9 +66,20 @@ class BagView(BaseModel):
     infused_at: datetime | None
 
 
+class ReleaseCheckView(BaseModel):
+    """One release test against its specification."""
+
+    test: str
+    result: str
+    specification: str
+    passed: bool
+    source: str = ""
+
+
 class LotView(BaseModel):
     """A manufacturing lot, its release and its bags."""
 
+    lot_id: int
     lot_number: str
     started_at: datetime
     ended_at: datetime | None
@@ -78,6 +90,7 @@ class LotView(BaseModel):
     exceptional_release: bool
     exceptional_justification: str | None
     exceptional_approved_at: datetime | None
+    release_checks: list[ReleaseCheckView] = []
     bags: list[BagView]
 
 
@@ -135,6 +148,7 @@ class CustodyEventView(BaseModel):
 def _lot_view(lot: ManufacturingLot) -> LotView:
     test = lot.release_test
     return LotView(
+        lot_id=lot.id,
         lot_number=lot.lot_number,
         started_at=lot.started_at,
         ended_at=lot.ended_at,
@@ -151,6 +165,18 @@ def _lot_view(lot: ManufacturingLot) -> LotView:
         exceptional_release=lot.exceptional_release,
         exceptional_justification=lot.exceptional_justification,
         exceptional_approved_at=lot.exceptional_approved_at,
+        release_checks=[]
+        if test is None
+        else [
+            ReleaseCheckView(
+                test=str(c["test"]),
+                result=str(c["result"]),
+                specification=str(c["specification"]),
+                passed=bool(c["passed"]),
+                source=str(c.get("source", "")),
+            )
+            for c in test.checks
+        ],
         bags=[
             BagView(
                 bag_number=bag.bag_number,

@@ -12,8 +12,10 @@ from celltrial.web.api import (
     forms,
     health,
     locks,
+    product,
     queries,
     registry,
+    safety,
     screenings,
     sites,
     study,
@@ -41,5 +43,7 @@ for module in (
     audit,
     locks,
     exports,
+    product,
+    safety,
 ):
     api_router.include_router(module.router)
