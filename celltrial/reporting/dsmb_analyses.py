@@ -36,6 +36,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from celltrial.analysis.nca import KineticParameters, noncompartmental
@@ -64,6 +65,7 @@ from celltrial.reporting.dsmb_data import (
 )
 from celltrial.reporting.figures import ConsortCounts
 from celltrial.reporting.trialdata import TrialData, load_trial_data
+from celltrial.study.audit.models import AuditEntry
 from celltrial.study.permissions import Action
 from celltrial.study.safety import monitoring
 from celltrial.study.safety.monitoring import StoppingRuleStatus
@@ -78,6 +80,7 @@ __all__ = [
     "TrialAnalyses",
     "analyse",
     "collect",
+    "data_version",
     "kinetics_summary",
     "response_rates",
     "survival_endpoints",
@@ -371,3 +374,17 @@ def collect(
     trial = trials.the_study(session, nct_id=data.nct_id)
     stopping = monitoring.stopping_rule_status(session, by=by, study_id=trial.id, as_of=cut)
     return analyse(data, cutoff=cut, stopping=stopping, rule=monitoring.stopping_rule(data.settings))
+
+
+def data_version(session: Session) -> int:
+    """The state of the study data: the number of the newest audit entry (0 for none).
+
+    Every change to study data goes through a service that appends to the audit trail in the
+    same transaction, so analyses computed at one version stay valid until the next. Entries
+    that only record data handed out (exports, DSMB reports) leave the data as they were and are
+    skipped.
+    """
+    newest = (
+        select(AuditEntry.id).where(AuditEntry.entity != "export").order_by(AuditEntry.id.desc()).limit(1)
+    )
+    return session.scalar(newest) or 0

@@ -31,7 +31,7 @@ from celltrial.reporting.safety_figures import (
     draw_operating_characteristics,
 )
 
-__all__ = ["FIGURES", "FigureSpec", "draw", "swimmer_lanes", "timeline_lanes"]
+__all__ = ["FIGURES", "FigureSpec", "available", "draw", "swimmer_lanes", "timeline_lanes"]
 
 
 def swimmer_lanes(courses: tuple[SubjectCourse, ...]) -> list[SwimmerLane]:
@@ -159,3 +159,18 @@ def draw(analyses: TrialAnalyses, name: str) -> Figure:
     if spec is None:
         raise NotFound(f"no figure {name!r}", field="figure")
     return spec.drawer(analyses)
+
+
+def available(analyses: TrialAnalyses) -> tuple[str, ...]:
+    """The names of the figures ``analyses`` has data for (the others would be refused)."""
+    infused = bool(analyses.courses)
+    has = {
+        "consort": True,
+        "stopping-rule": True,
+        "crs-icans": infused,
+        "swimmer": infused,
+        "expansion": any(course.kinetics for course in analyses.courses),
+    }
+    for key in ("os", "efs", "dor"):
+        has[key] = analyses.endpoint(key).summary is not None
+    return tuple(name for name in FIGURES if has[name])

@@ -66,6 +66,7 @@ MENU: tuple[MenuLink, ...] = (
     MenuLink("/subjects", "Subjects", (Action.SUBJECT_VIEW,)),
     MenuLink("/screening", "Screening", (Action.SCREENING_CREATE, Action.SUBJECT_VIEW)),
     MenuLink("/queries", "Queries", (Action.FORM_VIEW,)),
+    MenuLink("/analyses", "Analyses", (Action.EFFICACY_VIEW,)),
     MenuLink("/admin/users", "Users", (Action.USER_MANAGE,)),
     MenuLink("/locks", "Data lock", (Action.DATA_LOCK, Action.DATA_UNLOCK)),
 )

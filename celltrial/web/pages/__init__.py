@@ -11,6 +11,7 @@ from celltrial.web.deps import LoginRequired
 from celltrial.web.pages import (
     account,
     admin,
+    analyses,
     dashboard,
     forms,
     problem_types,
@@ -23,7 +24,18 @@ from celltrial.web.pages import (
 __all__ = ["install_login_redirect", "pages_router"]
 
 pages_router = APIRouter(include_in_schema=False)
-for module in (account, dashboard, subjects, screening, forms, queries, admin, registry, problem_types):
+for module in (
+    account,
+    dashboard,
+    subjects,
+    screening,
+    forms,
+    queries,
+    admin,
+    registry,
+    problem_types,
+    analyses,
+):
     pages_router.include_router(module.router)
 
 
