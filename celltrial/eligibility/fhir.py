@@ -120,10 +120,12 @@ class _Codes:
             if not isinstance(coding, dict):
                 continue
             system, code = coding.get("system"), coding.get("code")
-            found = self.conditions.get((system, code))  # type: ignore[arg-type]
+            if not (isinstance(system, str) and isinstance(code, str)):
+                continue
+            found = self.conditions.get((system, code))
             if found:
                 return found
-            if system == ICD10CM and isinstance(code, str):
+            if system == ICD10CM:
                 compact = code.replace(".", "").upper()
                 for prefix, name in self.icd10:
                     if compact.startswith(prefix):
@@ -133,7 +135,10 @@ class _Codes:
     def observation(self, codings: Any) -> str | None:
         for coding in codings if isinstance(codings, list) else ():
             if isinstance(coding, dict):
-                found = self.observations.get((coding.get("system"), coding.get("code")))  # type: ignore[arg-type]
+                system, code = coding.get("system"), coding.get("code")
+                if not (isinstance(system, str) and isinstance(code, str)):
+                    continue
+                found = self.observations.get((system, code))
                 if found:
                     return found
         return None

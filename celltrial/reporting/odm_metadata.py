@@ -16,6 +16,7 @@ for unscheduled visits (``SE.UNS``, repeating) and one for log forms kept outsid
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Iterable
 from typing import Any
@@ -231,7 +232,7 @@ def _aliases(element: etree._Element, where: str) -> dict[str, Any]:
             continue
         try:
             found[context.split(":", 1)[1]] = json.loads(alias.get("Name", ""))
-        except json.JSONDecodeError:
+        except (json.JSONDecodeError, RecursionError):
             raise InvalidInput(f"the Alias {context} is not JSON", field=where) from None
     return found
 
@@ -280,7 +281,13 @@ def _field(
             raise InvalidInput(
                 f"range check {comparator} is not a bound celltrial reads (GE, GT, LE, LT)", field=where
             )
-        field["min" if comparator in {"GE", "GT"} else "max"] = float(value)
+        try:
+            bound = float(value)
+        except ValueError:
+            bound = math.nan
+        if not math.isfinite(bound):
+            raise InvalidInput(f"the RangeCheck value {value!r} is not a finite number", field=where)
+        field["min" if comparator in {"GE", "GT"} else "max"] = bound
     reference = item.find(odm("CodeListRef"))
     if reference is not None:
         oid = reference.get("CodeListOID", "")

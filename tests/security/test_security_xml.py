@@ -13,48 +13,26 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from lxml import etree
+from security_documents import valid_odm
 from stress_report import record_stress
 
 from celltrial.cli import main
 from celltrial.errors import InvalidInput
 from celltrial.reporting.odm_import import import_odm_forms, read_odm_forms
-from celltrial.reporting.odm_metadata import ODM_NS, add_metadata, odm
-from celltrial.study.forms.dictionary import form_definitions
 
 PASSWD = Path("/etc/passwd")
 SECRET_MARK = "root:"
 outcomes: list[bool] = []
 
 
-def valid_odm() -> str:
-    """A schema-valid ODM 1.3.2 file with the shipped vital-signs CRF (its XML declaration omitted)."""
-    root = etree.Element(
-        odm("ODM"),
-        {
-            "FileType": "Snapshot",
-            "FileOID": "F",
-            "ODMVersion": "1.3.2",
-            "CreationDateTime": "2026-01-01T00:00:00+00:00",
-        },
-        nsmap={None: ODM_NS},
-    )
-    study = etree.SubElement(root, odm("Study"), {"OID": "S"})
-    names = etree.SubElement(study, odm("GlobalVariables"))
-    for tag in ("StudyName", "StudyDescription", "ProtocolName"):
-        etree.SubElement(names, odm(tag)).text = "&ATTACK;"
-    add_metadata(study, oid="MDV.1", definitions=[form_definitions()["vital_signs"]], schedule=None)
-    return etree.tostring(root, encoding="unicode")
-
-
-def _laughs(levels: int = 10) -> str:
+def _laughs(levels: int = 10) -> tuple[str, str]:
     entities = ['<!ENTITY lol0 "lol">']
     entities += [f'<!ENTITY lol{i} "{f"&lol{i - 1};" * 10}">' for i in range(1, levels)]
     return "\n".join(entities), f"&lol{levels - 1};"
 
 
 def _attack(doctype: str, reference: str) -> str:
-    body = valid_odm().replace("&amp;ATTACK;", reference)
+    body = valid_odm(study_name="&ATTACK;").replace("&amp;ATTACK;", reference)
     return f'<?xml version="1.0" encoding="UTF-8"?>\n{doctype}\n{body}'
 
 

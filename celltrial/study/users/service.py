@@ -1,9 +1,11 @@
-"""Users: create, list, disable, reset passwords; sign in with lockout; re-authenticate to sign.
+"""Users: create, list, disable, reset passwords, change roles; sign in with lockout; re-authenticate to sign.
 
-Logins, failed logins and lockouts are written to the audit trail. A failed attempt must be
-remembered even though the caller's transaction rolls back on the refusal, so it is recorded
-in a transaction of its own (unless the caller's transaction already holds the study write
-lock, in which case a second transaction would wait on it; it is then recorded in the caller's).
+Logins, failed logins, lockouts and role changes are written to the audit trail (ICH E6(R3)
+4.2.2: who may do what in the system, and when that changed, is part of the trial's record).
+A failed attempt must be remembered even though the caller's transaction rolls back on the
+refusal, so it is recorded in a transaction of its own (unless the caller's transaction already
+holds the study write lock, in which case a second transaction would wait on it; it is then
+recorded in the caller's).
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from celltrial.study.users.passwords import (
 
 __all__ = [
     "authenticate",
+    "change_role",
     "create",
     "disable",
     "get",
@@ -114,12 +117,7 @@ def create(
     if not full_name or len(full_name) > 200:
         raise InvalidInput("the full name must have 1 to 200 characters", field="full_name")
     role = role if isinstance(role, Role) else Role.parse(role)
-    if role in SITE_ROLES and site_id is None:
-        raise InvalidInput(f"a {role} belongs to a site: give the site", field="site")
-    if role not in SITE_ROLES and site_id is not None:
-        raise InvalidInput(f"a {role} works across sites and has no site", field="site")
-    if site_id is not None and session.get(Site, site_id) is None:
-        raise NotFound(f"no site with id {site_id}", field="site")
+    _check_site(session, role, site_id)
     if get_by_username(session, username=username) is not None:
         raise Conflict(f"a user named {username!r} already exists", field="username")
     check_rules(password, username=username, full_name=full_name, policy=policy)
@@ -167,6 +165,46 @@ def disable(session: Session, *, username: str, reason: str, by: User) -> User:
         new=True,
         reason=reason.strip(),
         site_id=user.site_id,
+    )
+    return user
+
+
+def _check_site(session: Session, role: Role, site_id: int | None) -> None:
+    if role in SITE_ROLES and site_id is None:
+        raise InvalidInput(f"a {role} belongs to a site: give the site", field="site")
+    if role not in SITE_ROLES and site_id is not None:
+        raise InvalidInput(f"a {role} works across sites and has no site", field="site")
+    if site_id is not None and session.get(Site, site_id) is None:
+        raise NotFound(f"no site with id {site_id}", field="site")
+
+
+def change_role(
+    session: Session, *, username: str, role: Role | str, reason: str, by: User, site_id: int | None = None
+) -> User:
+    """Give a user another role (and the site a site role needs); audited with the old and new
+    role and site and the reason. The change applies from the user's next request."""
+    require(by, Action.USER_MANAGE)
+    if not reason.strip():
+        raise InvalidInput("say why the role changes", field="reason")
+    user = get_by_username_or_raise(session, username=username)
+    role = role if isinstance(role, Role) else Role.parse(role)
+    _check_site(session, role, site_id)
+    if role == user.role and site_id == user.site_id:
+        raise Conflict(f"{user.username!r} already is a {role} there", field="role")
+    old_site = user.site_id
+    old = {"role": str(user.role), "site_id": old_site}
+    user.role, user.site_id = role, site_id
+    audit.record(
+        session,
+        actor=by.username,
+        action="role.change",
+        entity="user",
+        entity_id=user.id,
+        field="role",
+        old=old,
+        new={"role": str(role), "site_id": site_id},
+        reason=reason.strip(),
+        site_id=site_id if site_id is not None else old_site,
     )
     return user
 
