@@ -6,7 +6,8 @@
 - :func:`make_engine`: an engine with SQLite set up for a regulated workload (WAL journal,
   foreign keys on, a busy timeout so concurrent writers wait instead of failing).
 - :func:`unit_of_work`: one session and one transaction per command or request; commit on
-  success, roll back on any error, so a failed service call changes nothing.
+  success, roll back on any error, so a failed service call changes nothing; a database that
+  fails it (unreachable, disk full, read-only file) is :class:`ServiceUnavailable` (503, exit 3).
 - :func:`upgrade` / :func:`pending_migrations`: Alembic migrations, one branch per domain
   (``celltrial/migrations/versions``), all upgraded together to ``heads``.
 """
@@ -14,6 +15,7 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from importlib import resources
@@ -81,6 +83,22 @@ def session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(bind=engine, expire_on_commit=False)
 
 
+def unavailable(error: OperationalError) -> ServiceUnavailable:
+    """The error to show for a database that failed a unit of work (which was rolled back).
+
+    SQLite's own reasons name no server and tell the user what is wrong ("database or disk is
+    full", "attempt to write a readonly database", "database is locked"), so they are shown; a
+    server's connection errors name its address and databases, so they stay in the exception
+    chain and out of the message an API client sees.
+    """
+    if isinstance(error.orig, sqlite3.Error):
+        reason = str(error.orig).splitlines()[0] if str(error.orig) else type(error.orig).__name__
+        return ServiceUnavailable(f"the database refused the write, nothing was saved: {reason}")
+    return ServiceUnavailable(
+        "the database cannot be reached or failed the request, nothing was saved; try again shortly"
+    )
+
+
 @contextmanager
 def unit_of_work(factory: sessionmaker[Session]) -> Iterator[Session]:
     """One transaction: commit when the block succeeds, roll back when it raises."""
@@ -90,9 +108,7 @@ def unit_of_work(factory: sessionmaker[Session]) -> Iterator[Session]:
         session.commit()
     except OperationalError as error:
         session.rollback()
-        raise ServiceUnavailable(
-            f"the database cannot be reached or refused the write: {error.orig}"
-        ) from error
+        raise unavailable(error) from error
     except BaseException:
         session.rollback()
         raise

@@ -34,6 +34,8 @@ __all__ = [
 ]
 
 PROBLEM = "application/problem+json"
+RETRY_AFTER = "5"
+"""Seconds a client should wait before retrying when the database is unavailable (503)."""
 log = logging.getLogger("celltrial.web")
 
 
@@ -149,7 +151,9 @@ def install(app: FastAPI, *, html: HtmlRenderer) -> None:
             field=error.field,
             instance=request.url.path,
         )
-        headers = {"WWW-Authenticate": "Bearer"} if error.http_status == 401 else None
+        headers = {401: {"WWW-Authenticate": "Bearer"}, 503: {"Retry-After": RETRY_AFTER}}.get(
+            error.http_status
+        )
         return _respond(request, problem, html, headers)
 
     async def validation_error(request: Request, error: Exception) -> Response:
@@ -182,7 +186,7 @@ def install(app: FastAPI, *, html: HtmlRenderer) -> None:
             detail="the database cannot be reached; try again shortly",
             instance=request.url.path,
         )
-        return _respond(request, problem, html, {"Retry-After": "5"})
+        return _respond(request, problem, html, {"Retry-After": RETRY_AFTER})
 
     async def unexpected(request: Request, error: Exception) -> Response:
         reference = uuid.uuid4().hex[:12]

@@ -44,6 +44,23 @@ class TrialWorld:
     password: str = DEMO_PASSWORD
 
 
+def _eligible(screening_date: date) -> dict[str, object]:
+    """A screening snapshot: every inclusion met, every exclusion not met (as the engine writes it)."""
+    criteria = [
+        {
+            "id": identifier,
+            "kind": kind,
+            "text": f"criterion {identifier}",
+            "verdict": "met" if kind == "inclusion" else "not_met",
+            "reason": "from the screening form",
+            "evidence": [{"fact": "age", "value": 40, "unit": "a", "date": str(screening_date)}],
+        }
+        for identifier, kind in [(f"I{n}", "inclusion") for n in range(1, 10)]
+        + [(f"E{n}", "exclusion") for n in range(1, 13)]
+    ]
+    return {"decision": "eligible", "screening_date": str(screening_date), "criteria": criteria}
+
+
 def _at(day: date) -> datetime:
     return datetime(day.year, day.month, day.day, 9, tzinfo=UTC)
 
@@ -98,7 +115,7 @@ def build_trial(url: str, *, enrolled: int, candidates: int = 0) -> TrialWorld:
                         rule_set_version="reliability",
                         engine_decision="eligible",
                         decision="eligible",
-                        snapshot={"decision": "eligible", "screening_date": str(TODAY), "criteria": []},
+                        snapshot=_eligible(TODAY - timedelta(days=25)),
                         snapshot_hash="0" * 64,
                         recorded_by_id=team.investigator.id,
                     )
