@@ -2,7 +2,7 @@
 
 ``create_app(database_url)`` builds one app bound to one database engine; ``celltrial serve``
 and the tests call it, uvicorn serves it. The OpenAPI 3.1 description is at ``/openapi.json``
-and its documentation at ``/docs``.
+and its documentation at ``/docs`` (Swagger UI served from ``/static``, see :mod:`.docs`).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from sqlalchemy.engine import Engine
 
 from celltrial import __version__
 from celltrial.database import make_engine, session_factory
-from celltrial.web import problems
+from celltrial.web import docs, problems
 from celltrial.web.api import api_router
 from celltrial.web.headers import SecurityHeaders
 from celltrial.web.limits import RequestLimits
@@ -59,7 +59,7 @@ def create_app(
         description=DESCRIPTION,
         lifespan=lifespan,
         openapi_url="/openapi.json",
-        docs_url="/docs",
+        docs_url=None,
         redoc_url=None,
     )
     app.state.engine = engine
@@ -71,6 +71,7 @@ def create_app(
     app.add_middleware(SecurityHeaders)
     app.include_router(api_router, prefix="/api/v1")
     app.include_router(pages_router)
+    app.include_router(docs.router)
     app.mount(
         "/static", StaticFiles(directory=str(resources.files("celltrial.web") / "static")), name="static"
     )
