@@ -15,8 +15,10 @@ from celltrial.web.pages import (
     dashboard,
     forms,
     problem_types,
+    product,
     queries,
     registry,
+    safety,
     screening,
     subjects,
 )
@@ -35,6 +37,8 @@ for module in (
     registry,
     problem_types,
     analyses,
+    product,
+    safety,
 ):
     pages_router.include_router(module.router)
 
