@@ -9,7 +9,9 @@ check runs offline on the files as written. It reads every XPT file back and che
   SAS type Char/Num as the SDTMIG says; character values ≤ 200 and ASCII;
 - values: Required variables never empty; DOMAIN (RDOMAIN for SUPPAE) the dataset's; ``--SEQ``
   unique per USUBJID; every USUBJID in DM; ``--DTC`` ISO 8601; ``--TESTCD`` ≤ 8 and a valid
-  name, ``--TEST`` ≤ 40; Y/N flags only Y or N; SEX in the SEX codelist; start not after end.
+  name, ``--TEST`` ≤ 40; Y/N flags only Y or N; SEX in the SEX codelist; start not after end;
+- tumours: TU and TR test codes those of :mod:`.tumours`, and every TR link ID (``TRLNKID``)
+  identified in TU for the same subject.
 
 Each finding names the dataset, variable and row (1-based) so it can be fixed at the source.
 """
@@ -24,6 +26,7 @@ from typing import Any
 import pandas as pd
 
 from celltrial.reporting.sdtm.metadata import DomainSpec, standard
+from celltrial.reporting.sdtm.tumours import SPD_TEST, TR_TESTS, TU_TESTS
 from celltrial.reporting.sdtm.xpt import read_xpt
 
 __all__ = ["Finding", "check_file", "check_folder"]
@@ -167,6 +170,26 @@ def check_file(path: Path, dm_subjects: set[str] | None = None) -> list[Finding]
     return _structure(spec, meta, frame) + _values(spec, frame, dm_subjects)
 
 
+def _tumour_links(folder: Path) -> list[Finding]:
+    tu_file, tr_file = folder / "tu.xpt", folder / "tr.xpt"
+    if not (tu_file.is_file() and tr_file.is_file()):
+        return []
+    tu, tr = read_xpt(tu_file)[0], read_xpt(tr_file)[0]
+    found: list[Finding] = []
+    for number, code in enumerate(tu["TUTESTCD"], start=1):
+        if code not in TU_TESTS:
+            found.append(Finding("TU", "TUTESTCD", number, f"{code!r} is not a tumour identification test"))
+    known = set(zip(tu["USUBJID"], tu["TULNKID"], strict=True))
+    for number, row in enumerate(tr.to_dict("records"), start=1):
+        if row["TRTESTCD"] not in TR_TESTS and row["TRTESTCD"] != SPD_TEST[0]:
+            found.append(
+                Finding("TR", "TRTESTCD", number, f"{row['TRTESTCD']!r} is not a tumour result test")
+            )
+        if not _empty(row["TRLNKID"]) and (row["USUBJID"], row["TRLNKID"]) not in known:
+            found.append(Finding("TR", "TRLNKID", number, f"{row['TRLNKID']} is not identified in TU"))
+    return found
+
+
 def check_folder(folder: Path) -> list[Finding]:
     """Check every XPT file of an SDTM export folder (DM first, for the USUBJID cross-check)."""
     files = sorted(folder.glob("*.xpt"))
@@ -180,4 +203,4 @@ def check_folder(folder: Path) -> list[Finding]:
     for path in files:
         domain = path.stem.upper()
         found += check_file(path, None if domain in {"DM", "TS", "TA", "TE", "TV", "TI"} else subjects)
-    return found
+    return found + _tumour_links(folder)

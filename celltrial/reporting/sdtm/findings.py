@@ -4,11 +4,12 @@
   weight of the demographics CRF). Results stay in the CRF's units, which are the standard units
   here; the reference ranges are the site's (protocol settings), with LBNRIND. ``--LOBXFL`` flags
   each test's last result on or before the first day of study treatment.
-- RS: the overall response of each response assessment, RSCAT naming the criteria that apply to
-  the subject's disease (screening diagnosis): Lugano 2014 for lymphoma, ELN 2017 for CD7-positive
-  AML, NCCN for T-ALL.
-- TU/TR: the CRFs collect no individual lesions, so these datasets have their variables and no
-  records; a lesion CRF would fill them.
+- RS: the overall response each response form derived from its components, RSCAT naming the
+  criteria the form applied (``response_criteria``): Lugano 2014 (PET-CT or CT) for lymphoma,
+  ELN 2017 for CD7-positive AML, NCCN for T-ALL. RSORRES is the category as the criteria name it
+  (CMR, PMR, NMR, PMD for Lugano PET-CT; RELAPSE after CR/CRi), RSSTRESC the standard category
+  (CR, CRi, MLFS, PR, SD, PD, NE; a relapse is PD).
+- TU/TR: the lymphoma lesion CRF (:mod:`.tumours`).
 - XK: CAR transgene copies (qPCR) and CAR-T cells (flow) per sample (see ``sdtmig.yaml``).
 """
 
@@ -17,8 +18,10 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+from celltrial.analysis.response_forms import response_of
 from celltrial.reporting.sdtm.common import Dataset, VisitNumbers, day_of, epoch_on, iso, study_day, usubjid
 from celltrial.reporting.sdtm.subjects import first_exposure
+from celltrial.reporting.sdtm.tumours import tumour_domains
 from celltrial.reporting.trialdata import SubjectRecord, TrialData
 
 __all__ = ["LAB_TESTS", "VITAL_SIGNS", "finding_domains"]
@@ -60,12 +63,14 @@ _RESPONSES = {
     "pr": "PR",
     "sd": "SD",
     "pd": "PD",
+    "relapse": "PD",
     "not_evaluable": "NE",
 }
 _CRITERIA = {
-    "t_cell_lymphoma": "LUGANO CLASSIFICATION 2014",
-    "cd7_positive_aml": "ELN 2017 AML RESPONSE CRITERIA",
-    "t_cell_all": "NCCN ALL RESPONSE CRITERIA",
+    "lugano_2014_pet_ct": "LUGANO CLASSIFICATION 2014",
+    "lugano_2014_ct": "LUGANO CLASSIFICATION 2014",
+    "eln_2017": "ELN 2017 AML RESPONSE CRITERIA",
+    "nccn_all": "NCCN ALL RESPONSE CRITERIA",
 }
 _SPECIMENS = {"peripheral_blood": "BLOOD", "bone_marrow": "BONE MARROW", "csf": "CEREBROSPINAL FLUID"}
 
@@ -177,8 +182,6 @@ def _vs(data: TrialData, subject: SubjectRecord, numbers: VisitNumbers, vs: Data
 
 
 def _rs(data: TrialData, subject: SubjectRecord, numbers: VisitNumbers, rs: Dataset) -> None:
-    screening = data.latest_form("screening", subject.id)
-    diagnosis = str(screening.data.get("diagnosis")) if screening else ""
     exposed = first_exposure(data, subject)
     for form in data.forms_of("response", subject.id):
         visit = data.visit(form.visit_id)
@@ -186,14 +189,14 @@ def _rs(data: TrialData, subject: SubjectRecord, numbers: VisitNumbers, rs: Data
         result = form.data.get("overall_response")
         if result is None:
             continue
-        default = "LUGANO CLASSIFICATION 2014" if form.data.get("disease_type") == "lymphoma" else None
+        criteria = form.data.get("response_criteria")
         rs.add(
             STUDYID=data.nct_id,
             USUBJID=usubjid(data.nct_id, subject),
             RSTESTCD="OVRLRESP",
             RSTEST="Overall Response",
-            RSCAT=_CRITERIA.get(diagnosis, default),
-            RSORRES=str(result).upper(),
+            RSCAT=_CRITERIA.get(str(criteria)),
+            RSORRES=str(response_of(str(result), criteria)).upper(),
             RSSTRESC=_RESPONSES[str(result)],
             RSEVAL="INVESTIGATOR",
             VISITNUM=numbers.of(visit),
@@ -246,4 +249,4 @@ def finding_domains(data: TrialData, numbers: VisitNumbers) -> list[Dataset]:
         _vs(data, subject, numbers, vs)
         _rs(data, subject, numbers, rs)
         _xk(data, subject, numbers, xk)
-    return [lb.number(), vs.number(), rs.number(), Dataset("TU"), Dataset("TR"), xk.number()]
+    return [lb.number(), vs.number(), rs.number(), *tumour_domains(data, numbers), xk.number()]
