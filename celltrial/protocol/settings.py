@@ -148,6 +148,7 @@ class SafetySettings(Strict):
     sae_report_to_sponsor_hours: Sourced[int]
     susar_fatal_days: Sourced[int]
     susar_other_days: Sourced[int]
+    capd_max_age_years: Sourced[int]
     stopping_rule: StoppingRuleSettings
 
 
