@@ -80,6 +80,7 @@ def test_the_docs_policy_allows_this_origin_only(docs: tuple[str, dict[str, str]
     policy = docs[1]["content-security-policy"]
     directives = dict(part.strip().split(" ", 1) for part in policy.split(";"))
     assert directives["script-src"] == "'self'"
+    assert directives["style-src"] == "'self'"
     assert "http" not in policy
     assert "frame-ancestors 'none'" in policy
 
