@@ -22,8 +22,8 @@ Clopper–Pearson intervals (:mod:`celltrial.analysis.proportions`), Kaplan–Me
   death; censored at the last response assessment, and at consolidative allo-HSCT when the
   protocol says so (``analysis.censor_at_consolidative_hsct``); the other choice is the
   sensitivity analysis.
-- **Duration of response**: :func:`celltrial.analysis.response.duration_of_response` of the
-  responders, with the protocol's HSCT censoring.
+- **Duration of response**: the responders' duration of response
+  (:mod:`celltrial.analysis.subject_efficacy`), with the protocol's HSCT censoring.
 - **Median follow-up**: reverse Kaplan–Meier of overall survival (Schemper & Smith 1996).
 - **Kinetics**: NCA per subject with the protocol's LLOQ (``analysis.kinetics_lloq_copies_per_ug``).
 """
@@ -44,7 +44,6 @@ from celltrial.analysis.proportions import ProportionEstimate, clopper_pearson
 from celltrial.analysis.response import (
     CR_CRI_RESPONSES,
     OBJECTIVE_RESPONSES,
-    duration_of_response,
 )
 from celltrial.analysis.safety_events import Aesi
 from celltrial.analysis.safety_tables import SafetyTables, safety_tables
@@ -226,10 +225,9 @@ def _km(times: list[float], events: list[bool], landmarks: Sequence[int]) -> Kap
 
 
 def _efs(course: SubjectCourse, *, censor_at_hsct: bool) -> tuple[float, bool]:
-    ends = [r.day for r in course.responses if r.response.value in ("PD", "PMD", "relapse")]
+    outcome = course.efficacy
+    ends = [day for day in (outcome.progression_day, course.death_day) if day is not None]
     event_day = min(ends, default=None)
-    if course.death_day is not None and (event_day is None or course.death_day < event_day):
-        event_day = course.death_day
     hsct = course.hsct_day
     if censor_at_hsct and hsct is not None and (event_day is None or hsct < event_day):
         return float(hsct), False
@@ -251,12 +249,8 @@ def survival_endpoints(
     other_rule = "not censored at allo-HSCT" if censor_at_hsct else "censored at allo-HSCT"
     durations = []
     for course in courses:
-        found = duration_of_response(
-            course.dated_responses,
-            death_day=course.death_day,
-            hsct_day=course.hsct_day,
-            censor_at_hsct=censor_at_hsct,
-        )
+        outcome = course.efficacy
+        found = outcome.duration_censored_at_hsct if censor_at_hsct else outcome.duration
         if found is not None:
             durations.append(found)
     return (

@@ -1,19 +1,19 @@
 """The analysis data of the DSMB report and the analyses pages, read from one trial snapshot.
 
 :func:`subject_courses` turns a :class:`~celltrial.reporting.trialdata.TrialData` snapshot into
-one :class:`SubjectCourse` per infused subject, as it stood at the data cut-off: responses from
-the response CRFs, allo-HSCT from the disposition CRF, death from the death CRF or a fatal
-adverse event, kinetics samples, daily CRS/ICANS grades and the last day the subject was known
-alive. Nothing dated after the cut-off is used. :func:`consort_counts` and
+one :class:`SubjectCourse` per infused subject, as it stood at the data cut-off: the efficacy
+outcomes of :func:`celltrial.reporting.trialdata.efficacy` (responses derived on the response
+CRFs, allo-HSCT, death) recomputed from what was known by the cut-off, a death known only from
+a fatal adverse event, kinetics samples, daily CRS/ICANS grades and the last day the subject was
+known alive. Nothing dated after the cut-off is used. :func:`consort_counts` and
 :func:`safety_records` give the CONSORT flow and the inputs of the safety tables at the cut-off.
 
 Conventions (stated in the report):
 
 - Day 0 is the day of CAR-T infusion; the safety and efficacy populations are the infused
   subjects (infusion on or before the cut-off).
-- Response categories come from the response CRF: leukaemia ``cr``/``cri``/``mlfs``/``pr``,
-  ``sd`` as no response, ``pd`` as progression, or relapse after a CR/CRi; lymphoma assessed
-  by PET-CT as the Lugano metabolic categories (CMR, PMR, NMR, PMD), otherwise CR/PR/SD/PD.
+- Responses are those the response CRF derived from its components (ELN 2017 / NCCN ALL for
+  leukaemia, Lugano 2014 for lymphoma); an assessment belongs to the time point of its visit.
 - Last known alive: the latest dated record of the subject (visit, CRF date, assessment, AE,
   last contact on the disposition CRF) up to the cut-off; a death after the cut-off is not seen.
 - Kinetics: days since the infusion start (infusion CRF, else the first bag infused); samples
@@ -24,17 +24,16 @@ Conventions (stated in the report):
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
 
 from celltrial.analysis.episodes import DailyGrades
-from celltrial.analysis.response import CR_CRI_RESPONSES, DatedResponse, Response
+from celltrial.analysis.response import Response
 from celltrial.analysis.safety_events import AdverseEventFacts, Aesi, Outcome, Relatedness, Seriousness
 from celltrial.analysis.safety_tables import DeathRecord, SubjectSafetyRecord
+from celltrial.analysis.subject_efficacy import SubjectEfficacy, subject_efficacy
 from celltrial.reporting.figures import ConsortCounts
-from celltrial.reporting.trialdata import AdverseEventRecord, FormRecord, SubjectRecord, TrialData
+from celltrial.reporting.trialdata import AdverseEventRecord, SubjectRecord, TrialData, efficacy
 
 __all__ = [
     "KineticsSample",
@@ -48,16 +47,6 @@ __all__ = [
 ]
 
 _LEUKAEMIA_DIAGNOSES = frozenset({"t_cell_all", "cd7_positive_aml"})
-_LEUKAEMIA_CODES = {
-    "cr": Response.CR,
-    "cri": Response.CRI,
-    "mlfs": Response.MLFS,
-    "pr": Response.PR,
-    "sd": Response.NR,
-    "pd": Response.PD,
-}
-_PET_CT_CODES = {"cr": Response.CMR, "pr": Response.PMR, "sd": Response.NMR, "pd": Response.PMD}
-_CT_CODES = {"cr": Response.CR, "pr": Response.PR, "sd": Response.SD, "pd": Response.PD}
 
 
 @dataclass(frozen=True)
@@ -98,10 +87,8 @@ class SubjectCourse:
     """Follow-up ended before the cut-off (death, withdrawal, loss, completion)."""
     kinetics: tuple[KineticsSample, ...]
     safety_days: tuple[DailyGrades, ...]
-
-    @property
-    def dated_responses(self) -> list[DatedResponse]:
-        return [DatedResponse(day=r.day, response=r.response) for r in self.responses]
+    efficacy: SubjectEfficacy
+    """Best response, progression, relapse, duration of response, at the cut-off."""
 
     def response_at(self, visit_day: int) -> ResponseAssessment | None:
         """The assessment of the visit with nominal day ``visit_day`` (None: not done)."""
@@ -147,38 +134,31 @@ def _disease(data: TrialData, subject_id: int) -> str:
     return str(first.data.get("disease_type", "unknown")) if first is not None else "unknown"
 
 
-def _category(values: dict[str, Any], earlier: Iterable[Response]) -> Response:
-    code = str(values.get("overall_response", ""))
-    if values.get("disease_type") == "lymphoma":
-        codes = _PET_CT_CODES if "pet_ct" in values.get("methods", ()) else _CT_CODES
-        return codes.get(code, Response.NE)
-    found = _LEUKAEMIA_CODES.get(code, Response.NE)
-    if found is Response.PD and any(r in CR_CRI_RESPONSES for r in earlier):
-        return Response.RELAPSE
-    return found
+def _visit_days(data: TrialData) -> dict[str, int]:
+    """The nominal day after infusion of each scheduled visit anchored on the infusion."""
+    return {v.code: v.day for v in data.settings.schedule.visits if str(v.anchor) == "infusion"}
 
 
-def _responses(data: TrialData, subject: SubjectRecord, cutoff: date) -> tuple[ResponseAssessment, ...]:
-    assert subject.infusion_date is not None
-    dated: list[tuple[date, FormRecord]] = []
-    for form in data.forms_of("response", subject.id):
-        on = _on_or_before(form.data.get("assessment_date"), cutoff)
-        if on is not None:
-            dated.append((on, form))
-    found: list[ResponseAssessment] = []
-    for on, form in sorted(dated, key=lambda item: (item[0], item[1].id)):
-        response = _category(form.data, (r.response for r in found))
-        visit = data.visit(form.visit_id)
-        mrd = form.data.get("mrd_status")
-        found.append(
-            ResponseAssessment(
-                day=(on - subject.infusion_date).days,
-                visit_day=visit.day if visit is not None and not visit.unscheduled else None,
-                response=response,
-                mrd_negative=None if mrd in (None, "not_done") else mrd == "negative",
-            )
+def _at_cutoff(outcome: SubjectEfficacy | None, last_day: int) -> SubjectEfficacy:
+    """The subject's efficacy outcomes from what was known ``last_day`` days after infusion."""
+    if outcome is None:
+        return subject_efficacy(())
+    kept = [a for a in outcome.assessments if a.day <= last_day]
+    hsct = outcome.hsct_day if outcome.hsct_day is not None and outcome.hsct_day <= last_day else None
+    death = outcome.death_day if outcome.death_day is not None and outcome.death_day <= last_day else None
+    return subject_efficacy(kept, hsct_day=hsct, death_day=death)
+
+
+def _responses(outcome: SubjectEfficacy, visit_days: dict[str, int]) -> tuple[ResponseAssessment, ...]:
+    return tuple(
+        ResponseAssessment(
+            day=a.day,
+            visit_day=visit_days.get(a.visit) if a.visit else None,
+            response=a.response,
+            mrd_negative=a.mrd_negative,
         )
-    return tuple(found)
+        for a in outcome.assessments
+    )
 
 
 def _fatal_events(data: TrialData, subject_id: int, cutoff: date) -> list[AdverseEventRecord]:
@@ -191,24 +171,17 @@ def _fatal_events(data: TrialData, subject_id: int, cutoff: date) -> list[Advers
     ]
 
 
-def _death(data: TrialData, subject: SubjectRecord, cutoff: date) -> tuple[date, str] | None:
-    form = data.latest_form("death", subject.id)
-    if form is not None:
-        on = _on_or_before(form.data.get("death_date"), cutoff)
-        if on is not None:
-            return on, str(form.data.get("primary_cause", "unknown")).replace("_", " ")
+def _fatal_event_death(data: TrialData, subject: SubjectRecord, cutoff: date) -> tuple[date, str] | None:
     fatal = _fatal_events(data, subject.id, cutoff)
-    if fatal:
-        first = min(fatal, key=lambda e: e.resolution_date or e.onset_date)
-        return first.resolution_date or first.onset_date, first.term
-    return None
-
-
-def _hsct(data: TrialData, subject_id: int, cutoff: date) -> date | None:
-    form = data.latest_form("disposition", subject_id)
-    if form is None or not form.data.get("proceeded_to_hsct"):
+    if not fatal:
         return None
-    return _on_or_before(form.data.get("hsct_date"), cutoff)
+    first = min(fatal, key=lambda e: e.resolution_date or e.onset_date)
+    return first.resolution_date or first.onset_date, first.term
+
+
+def _death_cause(data: TrialData, subject_id: int) -> str | None:
+    form = data.latest_form("death", subject_id)
+    return None if form is None else str(form.data.get("primary_cause", "unknown")).replace("_", " ")
 
 
 def _prior_hsct(data: TrialData, subject_id: int) -> bool:
@@ -291,12 +264,27 @@ def infused_by(data: TrialData, cutoff: date) -> list[SubjectRecord]:
 def subject_courses(data: TrialData, *, cutoff: date) -> tuple[SubjectCourse, ...]:
     """Every infused subject's course at the cut-off, in order of infusion."""
     courses = []
+    outcomes = efficacy(data)
+    visit_days = _visit_days(data)
     for subject in infused_by(data, cutoff):
         assert subject.infusion_date is not None
-        death = _death(data, subject, cutoff)
-        hsct = _hsct(data, subject.id, cutoff)
-        last_alive = death[0] if death else _last_alive(data, subject, cutoff)
-        ended = death is not None or (subject.status in _ENDED and subject.status_changed_at.date() <= cutoff)
+        outcome = _at_cutoff(outcomes.get(subject.id), (cutoff - subject.infusion_date).days)
+        death_day, cause = outcome.death_day, _death_cause(data, subject.id)
+        if death_day is None:
+            fatal = _fatal_event_death(data, subject, cutoff)
+            if fatal is not None:
+                death_day, cause = (fatal[0] - subject.infusion_date).days, fatal[1]
+                outcome = subject_efficacy(
+                    outcome.assessments, hsct_day=outcome.hsct_day, death_day=death_day
+                )
+        last_alive = (
+            death_day
+            if death_day is not None
+            else (_last_alive(data, subject, cutoff) - subject.infusion_date).days
+        )
+        ended = death_day is not None or (
+            subject.status in _ENDED and subject.status_changed_at.date() <= cutoff
+        )
         courses.append(
             SubjectCourse(
                 subject_id=subject.id,
@@ -304,14 +292,15 @@ def subject_courses(data: TrialData, *, cutoff: date) -> tuple[SubjectCourse, ..
                 disease=_disease(data, subject.id),
                 prior_hsct=_prior_hsct(data, subject.id),
                 infusion_date=subject.infusion_date,
-                responses=_responses(data, subject, cutoff),
-                death_day=(death[0] - subject.infusion_date).days if death else None,
-                death_cause=death[1] if death else None,
-                hsct_day=(hsct - subject.infusion_date).days if hsct else None,
-                last_alive_day=(last_alive - subject.infusion_date).days,
+                responses=_responses(outcome, visit_days),
+                death_day=death_day,
+                death_cause=cause if death_day is not None else None,
+                hsct_day=outcome.hsct_day,
+                last_alive_day=last_alive,
                 follow_up_ended=ended,
                 kinetics=_kinetics(data, subject, cutoff),
                 safety_days=_safety_days(data, subject.id, cutoff),
+                efficacy=outcome,
             )
         )
     return tuple(courses)

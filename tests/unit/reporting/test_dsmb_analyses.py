@@ -14,6 +14,7 @@ from celltrial.analysis.episodes import DailyGrades
 from celltrial.analysis.nca import AucMethod, KineticParameters, noncompartmental
 from celltrial.analysis.proportions import clopper_pearson
 from celltrial.analysis.response import Response
+from celltrial.analysis.subject_efficacy import AssessedResponse, subject_efficacy
 from celltrial.reporting.dsmb_analyses import kinetics_summary, response_rates, survival_endpoints
 from celltrial.reporting.dsmb_data import ResponseAssessment, SubjectCourse
 from celltrial.reporting.dsmb_figures import swimmer_lanes
@@ -32,6 +33,11 @@ def _course(
     last_alive_day: int = 100,
     ended: bool = False,
 ) -> SubjectCourse:
+    outcome = subject_efficacy(
+        [AssessedResponse(day, response, mrd) for day, response, mrd in responses],
+        hsct_day=hsct_day,
+        death_day=death_day,
+    )
     return SubjectCourse(
         subject_id=ord(label[0]),
         label=label,
@@ -46,6 +52,7 @@ def _course(
         follow_up_ended=ended or death_day is not None,
         kinetics=(),
         safety_days=(DailyGrades(day=infused, crs_grade=1, icans_grade=0),),
+        efficacy=outcome,
     )
 
 
