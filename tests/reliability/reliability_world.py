@@ -22,6 +22,7 @@ from celltrial.study.screening.models import ScreeningAttempt
 from celltrial.study.subjects.models import Subject
 from celltrial.study.subjects.status import SubjectStatus
 from celltrial.study.trial.models import Trial
+from celltrial.study.visits import service as visits
 
 __all__ = ["DEMO_PASSWORD", "TrialWorld", "build_trial"]
 
@@ -65,9 +66,13 @@ def _at(day: date) -> datetime:
     return datetime(day.year, day.month, day.day, 9, tzinfo=UTC)
 
 
-def build_trial(url: str, *, enrolled: int, candidates: int = 0) -> TrialWorld:
+def build_trial(url: str, *, enrolled: int, candidates: int = 0, casebooks: int = 0) -> TrialWorld:
     """Migrate the empty database at ``url`` and fill it: staff, study, ``enrolled`` enrolled subjects
-    and ``candidates`` consented subjects screened eligible, waiting to be enrolled (all at S01)."""
+    and ``candidates`` consented subjects screened eligible, waiting to be enrolled (all at S01).
+
+    ``casebooks``: the first ``casebooks`` enrolled subjects have their visits scheduled, each
+    with its forms (about eighty a subject), through the visit service.
+    """
     engine = make_engine(url)
     try:
         upgrade(engine)
@@ -121,6 +126,8 @@ def build_trial(url: str, *, enrolled: int, candidates: int = 0) -> TrialWorld:
                     )
                 )
             ids = [subject.id for subject in people]
+            for subject in people[: min(casebooks, enrolled)]:
+                visits.schedule_after_enrolment(session, subject=subject, by=team.investigator)
     finally:
         engine.dispose()
     return TrialWorld(

@@ -1,0 +1,118 @@
+"""Load for the reliability tests: ``celltrial serve`` in its own process, and a closed loop of clients.
+
+The server runs as in production (``celltrial serve --workers N`` on a free loopback port), so
+the clients (one asyncio task each, HTTP/1.1 keep-alive, in the test process) do not share its
+interpreter. Each client calls ``step(http, client, iteration)`` back to back for the given time;
+a step answers ``"ok"`` or what went wrong (``"HTTP 500"``, an httpx error's name).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from collections import Counter
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+Step = Callable[[httpx.AsyncClient, int, int], Awaitable[str]]
+
+
+@contextmanager
+def celltrial_serve(url: str, *, workers: int, log: Path) -> Iterator[str]:
+    """``celltrial serve`` on the database ``url`` until the block ends; yields the base URL."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = int(probe.getsockname()[1])
+    command = [sys.executable, "-c", "from celltrial.cli import run; run()", "serve", "--db", url,
+               "--port", str(port), "--workers", str(workers)]  # fmt: skip
+    with log.open("wb") as output:
+        process = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT)
+        base = f"http://127.0.0.1:{port}"
+        try:
+            deadline = time.monotonic() + 180
+            while True:
+                try:
+                    if httpx.get(f"{base}/api/v1/health", timeout=5).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    pass
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(
+                        f"celltrial serve did not start: {log.read_text(errors='replace')[-2000:]}"
+                    )
+                time.sleep(0.3)
+            yield base
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+@dataclass(frozen=True)
+class LoadFigures:
+    """What a run did: requests, failures by kind, latency percentiles (ms), throughput."""
+
+    requests: int
+    failures: Counter[str]
+    seconds: float
+    p50_ms: float
+    p95_ms: float
+    p99_ms: float
+
+    @property
+    def errors(self) -> int:
+        return sum(self.failures.values())
+
+    @property
+    def server_errors(self) -> int:
+        return sum(count for kind, count in self.failures.items() if kind.startswith("HTTP 5"))
+
+    def summary(self) -> str:
+        return (
+            f"p50 {self.p50_ms:.0f} ms, p95 {self.p95_ms:.0f} ms, p99 {self.p99_ms:.0f} ms, "
+            f"{self.requests / self.seconds:.0f} requests/s over {self.seconds:.0f} s"
+            + (f", failures {dict(self.failures)}" if self.failures else "")
+        )
+
+
+async def _run(base: str, clients: int, seconds: float, step: Step) -> LoadFigures:
+    latencies: list[float] = []
+    failures: Counter[str] = Counter()
+    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+    async with httpx.AsyncClient(base_url=base, timeout=60, limits=limits) as http:
+        stop = time.monotonic() + seconds
+
+        async def client(number: int) -> None:
+            iteration = 0
+            while time.monotonic() < stop:
+                started = time.perf_counter()
+                try:
+                    outcome = await step(http, number, iteration)
+                except httpx.HTTPError as error:
+                    outcome = type(error).__name__
+                latencies.append((time.perf_counter() - started) * 1000)
+                if outcome != "ok":
+                    failures[outcome] += 1
+                iteration += 1
+
+        began = time.monotonic()
+        await asyncio.gather(*(client(number) for number in range(clients)))
+        elapsed = time.monotonic() - began
+    cuts = statistics.quantiles(latencies, n=100) if len(latencies) > 1 else [0.0] * 99
+    return LoadFigures(len(latencies), failures, elapsed, cuts[49], cuts[94], cuts[98])
+
+
+def run_clients(base: str, *, clients: int, seconds: float, step: Step) -> LoadFigures:
+    """``clients`` clients calling ``step`` back to back for ``seconds``."""
+    return asyncio.run(_run(base, clients, seconds, step))
