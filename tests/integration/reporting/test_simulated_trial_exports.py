@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pyreadstat
 from fhir.resources.R4B.bundle import Bundle
@@ -17,8 +18,9 @@ from celltrial.reporting.fhir_export import unresolved_references, write_fhir
 from celltrial.reporting.odm import write_odm
 from celltrial.reporting.schemas import define_schema, odm_schema
 from celltrial.reporting.sdtm import write_sdtm
-from celltrial.reporting.trialdata import load_trial_data
+from celltrial.reporting.trialdata import efficacy, load_trial_data
 from celltrial.simulate.trial import simulate_trial
+from celltrial.study.forms.models import FormInstance
 from celltrial.study.locks import service as locks
 from celltrial.study.safety.models import AdverseEvent
 from celltrial.study.subjects.models import Subject
@@ -42,6 +44,13 @@ def test_a_simulated_trial_exports_to_conformant_sdtm_valid_odm_and_fhir_and_con
             results = write_results(data, tmp_path / "results.json")["resultsSection"]
             subjects = session.scalar(select(func.count()).select_from(Subject))
             events = session.scalar(select(func.count()).select_from(AdverseEvent))
+            saved = session.execute(
+                select(FormInstance.subject_id, FormInstance.form_code, FormInstance.data).where(
+                    FormInstance.version > 0, FormInstance.form_code.in_(["lesions", "response"])
+                )
+            ).all()
+            outcomes = efficacy(data)
+            infused = session.scalar(select(func.count()).where(Subject.infusion_date.is_not(None)))
     finally:
         engine.dispose()
     assert [str(finding) for finding in sdtm.findings] == []
@@ -71,3 +80,35 @@ def test_a_simulated_trial_exports_to_conformant_sdtm_valid_odm_and_fhir_and_con
     ex, _ = pyreadstat.read_xport(str(tmp_path / "sdtm" / "ex.xpt"))
     assert all(ex[ex["EXCAT"] == "CAR-T CELL INFUSION"]["EXREFID"] != "")
     assert quality_problems(results) == []
+    _tumours_and_responses_match_the_forms(tmp_path / "sdtm", saved)
+    assert len(outcomes) == infused
+
+
+def _tumours_and_responses_match_the_forms(folder: Path, saved: list[Any]) -> None:
+    """TU, TR and RS read back hold one record per lesion, measurement and derived response saved."""
+    tu, _ = pyreadstat.read_xport(str(folder / "tu.xpt"))
+    tr, _ = pyreadstat.read_xport(str(folder / "tr.xpt"))
+    rs, _ = pyreadstat.read_xport(str(folder / "rs.xpt"))
+    lesion_forms = [values for _subject, code, values in saved if code == "lesions"]
+    measured = sum(1 for values in lesion_forms for slot in range(1, 7) if values.get(f"target_{slot}_ppd"))
+    targets = {
+        (subject, slot)
+        for subject, code, values in saved
+        if code == "lesions"
+        for slot in range(1, 7)
+        if values.get(f"target_{slot}_site")
+    }
+    assert lesion_forms
+    assert (tr["TRTESTCD"] == "LDIAM").sum() == (tr["TRTESTCD"] == "LPERP").sum() == measured
+    assert (tr["TRTESTCD"] == "SPD").sum() == sum(1 for values in lesion_forms if "spd" in values)
+    assert (tu["TUORRES"] == "TARGET").sum() == len(targets)
+    assert set(tr["TRLNKID"]) - {""} <= set(tu["TULNKID"])
+    responses = [
+        values for _subject, code, values in saved if code == "response" and "overall_response" in values
+    ]
+    assert len(rs) == len(responses) > 0
+    assert set(rs["RSCAT"]) <= {
+        "LUGANO CLASSIFICATION 2014",
+        "ELN 2017 AML RESPONSE CRITERIA",
+        "NCCN ALL RESPONSE CRITERIA",
+    }
