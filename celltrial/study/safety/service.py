@@ -19,6 +19,7 @@ from celltrial.analysis.safety_events import ActionTaken, Aesi, Outcome, Serious
 from celltrial.clinical.crs import grade_crs, parse_crs_assessment
 from celltrial.clinical.icans import grade_icans, parse_icans_assessment
 from celltrial.errors import Conflict, InvalidInput, NotFound, StaleVersion
+from celltrial.protocol.settings import ProtocolSettings
 from celltrial.study.audit import service as audit
 from celltrial.study.consent.service import first_consent_date
 from celltrial.study.safety.access import ensure_may_read, subject_for_entry, today
@@ -274,12 +275,17 @@ def adverse_events(session: Session, *, by: User, subject_id: int) -> list[Adver
 # -- daily CRS / ICANS assessment --------------------------------------------------------------
 
 
-def _grade(subject: Subject, data: CrsIcansAssessmentCreate) -> dict[str, Any]:
+def _settings(session: Session, subject: Subject) -> ProtocolSettings:
+    return trials.settings_of(trials.get_or_raise(session, study_id=subject.study_id))
+
+
+def _grade(subject: Subject, data: CrsIcansAssessmentCreate, settings: ProtocolSettings) -> dict[str, Any]:
     raw = data.model_dump(mode="json")
     crs = grade_crs(parse_crs_assessment({name: raw[name] for name in _CRS_INPUTS}))
     age = subject.age_on(data.assessment_date)
     icans = grade_icans(
-        parse_icans_assessment({"age_years": age, **{name: raw[name] for name in _ICANS_INPUTS}})
+        parse_icans_assessment({"age_years": age, **{name: raw[name] for name in _ICANS_INPUTS}}),
+        capd_max_age_years=settings.safety.capd_max_age_years.value,
     )
     return {
         "crs_grade": crs.grade,
@@ -320,7 +326,9 @@ def record_assessment(
     data = parse(CrsIcansAssessmentCreate, assessment)
     subject = subject_for_entry(session, subject_id=subject_id, by=by)
     _check_day(session, subject, data)
-    grades = _grade(subject, data)
+    grades = _grade(
+        subject, data, trials.settings_of(trials.get_or_raise(session, study_id=subject.study_id))
+    )
     taken = session.scalar(
         select(CrsIcansAssessment.id).where(
             CrsIcansAssessment.subject_id == subject.id,
@@ -368,7 +376,9 @@ def correct_assessment(
     current = {name: getattr(row, name) for name in fields}
     data = parse(CrsIcansAssessmentCreate, {**current, **_no_computed(changes)})
     _check_day(session, subject, data)
-    grades = _grade(subject, data)
+    grades = _grade(
+        subject, data, trials.settings_of(trials.get_or_raise(session, study_id=subject.study_id))
+    )
     new = {**data.model_dump(), **grades}
     old = {**current, **{name: getattr(row, name) for name in grades}}
     for name, value in new.items():
