@@ -441,11 +441,13 @@ def _recompute_dependents(session: Session, *, subject: Subject, changed: FormIn
         if code == changed.form_code or not any(changed.form_code in derivation(n).reads for n in names):
             continue
         dependents = session.scalars(
-            select(FormInstance).where(
+            select(FormInstance)
+            .where(
                 FormInstance.subject_id == subject.id,
                 FormInstance.form_code == code,
                 FormInstance.version > 0,
             )
+            .order_by(FormInstance.id)
         ).all()
         for dependent in dependents:
             data = _derive(session, subject.id, dependent.id, definition, dict(dependent.data))
