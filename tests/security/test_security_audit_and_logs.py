@@ -158,7 +158,7 @@ def test_no_password_token_or_cookie_appears_in_any_log(
         )
         browser.get("/api/v1/auth/me", headers={"Authorization": "Bearer not-a-real-token-but-secret"})
         secrets.append("not-a-real-token-but-secret")
-        csrf = log_in(browser, "log-check", password=new_password)
+        log_in(browser, "log-check", password=new_password)
         secrets.append(browser.cookies[SESSION_COOKIE])
         page = browser.get("/password")
         browser.post(

@@ -210,7 +210,10 @@ def judge(
     attempt = session.get(ScreeningAttempt, screening_id)
     if attempt is None:
         raise NotFound(f"no screening with id {screening_id}", field="screening")
-    subject = subject_for(session, subject_id=attempt.subject_id, by=by, action=Action.SCREENING_JUDGE)
+    try:
+        subject = subject_for(session, subject_id=attempt.subject_id, by=by, action=Action.SCREENING_JUDGE)
+    except NotFound:  # another site's screening: answered exactly as one that does not exist
+        raise NotFound(f"no screening with id {screening_id}", field="screening") from None
     if answer not in _ANSWERS:
         raise InvalidInput(f"the answer must be met or not_met, not {answer!r}", field="answer")
     note = (comment or "").strip()
