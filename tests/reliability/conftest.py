@@ -28,3 +28,12 @@ def quick_hashing() -> Iterator[None]:
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(passwords, "_HASHER", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
         yield
+
+
+@pytest.fixture(
+    params=[pytest.param(False, id="small"), pytest.param(True, id="full", marks=pytest.mark.stress)]
+)
+def full_scale(request: pytest.FixtureRequest) -> bool:
+    """The test's size: small in ``make test``; the issue's full counts under ``make test-stress``
+    (the ``full`` variant carries the ``stress`` marker, which ``make test`` deselects)."""
+    return bool(request.param)

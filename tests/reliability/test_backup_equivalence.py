@@ -5,6 +5,7 @@ new database of the same kind with the CLI, and then compared three ways: the fi
 every row of every table (:mod:`celltrial.simulate.fingerprint`, nothing left out as run-time), the
 audit trail entry by entry with its hashes (the restored chain verifies), and the hash of the
 SDTM export's datasets (``celltrial export sdtm``; the files' own creation times left out).
+One simulated patient in ``make test``; 30 in ``make test-stress``.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from pathlib import Path
 import pyreadstat
 import pytest
 from sqlalchemy import create_engine, select, text
-from stress_report import record_stress, stress_mode
+from stress_report import record_stress
 
 from celltrial.cli import main
 from celltrial.database import make_engine
@@ -27,7 +28,6 @@ from celltrial.simulate import simulate_trial
 from celltrial.simulate.fingerprint import fingerprint
 from celltrial.study.audit.models import AuditEntry
 
-PATIENTS = 30 if stress_mode() else 1
 NOTHING_LEFT_OUT = datetime.max.replace(tzinfo=UTC)
 """``written_from`` of the fingerprint: no time is replaced by the run-time marker."""
 
@@ -81,9 +81,10 @@ def state_of(url: str) -> tuple[str, list[tuple[int, str, str]]]:
 
 
 def test_a_restored_database_has_the_same_rows_audit_chain_and_export_hash_as_the_original(
-    database_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    database_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], full_scale: bool
 ) -> None:
-    simulated = simulate_trial(database_url, patients=PATIENTS, seed=3)
+    patients = 30 if full_scale else 1
+    simulated = simulate_trial(database_url, patients=patients, seed=3)
     backup = tmp_path / "trial.jsonl"
     with another_database_like(database_url, tmp_path) as restored:
         assert main(["db", "backup", str(backup), "--db", database_url]) == 0
@@ -100,7 +101,7 @@ def test_a_restored_database_has_the_same_rows_audit_chain_and_export_hash_as_th
         f"backup and restore ({dialect})",
         1,
         int(not same),
-        f"{PATIENTS} patients, {len(original_state[1])} audit entries, "
+        f"{patients} patients, {len(original_state[1])} audit entries, "
         f"{backup.stat().st_size // 1024} KiB backup; rows, audit chain and SDTM hash "
         f"{original_export[:12]} {'equal' if same else 'DIFFER'}",
     )

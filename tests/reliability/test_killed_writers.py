@@ -2,7 +2,7 @@
 random points, again and again; after each kill the database opens, every save the writer reported
 as committed is there, no record is half written, and the audit chain verifies.
 
-5 kills per database in ``make test``; 50 with ``CELLTRIAL_STRESS=1``. The writer
+5 kills per database in ``make test``; 50 in ``make test-stress`` (the ``full`` variant). The writer
 (``crash_writer.py``) reports each unit of work after its commit; the kill lands at a random
 moment after a random number of reports, so mostly in the middle of the next unit of work.
 """
@@ -26,7 +26,7 @@ import pytest
 from reliability_world import TrialWorld, build_trial
 from sqlalchemy import Select, func, select, text
 from sqlalchemy.engine import Engine
-from stress_report import record_stress, stress_mode
+from stress_report import record_stress
 
 from celltrial.database import make_engine, session_factory, unit_of_work
 from celltrial.product.models import ApheresisCollection, CustodyEvent
@@ -35,7 +35,6 @@ from celltrial.study.audit.models import AuditEntry
 from celltrial.study.forms.models import FormInstance, FormRevision
 from celltrial.study.safety.models import AdverseEvent
 
-KILLS = 50 if stress_mode() else 5
 WRITER = Path(__file__).with_name("crash_writer.py")
 WAIT = 120.0
 """Seconds to wait for one line of the writer (a busy machine; never reached when all is well)."""
@@ -214,15 +213,16 @@ def _kill_at_random(
 
 
 def test_writers_killed_at_random_points_lose_nothing_they_reported_and_leave_no_half_record(
-    database_url: str, writer: Writer
+    database_url: str, writer: Writer, full_scale: bool
 ) -> None:
-    world = build_trial(database_url, enrolled=40 if stress_mode() else 12)
+    kills = 50 if full_scale else 5
+    world = build_trial(database_url, enrolled=40 if full_scale else 12)
     pick = random.Random(2026)
     reported = Reported()
     engine = make_engine(database_url)
     failed: list[str] = []
     try:
-        for kill in range(KILLS):
+        for kill in range(kills):
             how = _kill_at_random(writer, world, reported, pick, seed=kill)
             assert how == signal.SIGKILL, f"the writer ended with {how}: {writer.errors()}"
             engine.dispose()  # as a restarted application would: new connections
@@ -232,13 +232,13 @@ def test_writers_killed_at_random_points_lose_nothing_they_reported_and_leave_no
     finally:
         engine.dispose()
     dialect = database_url.split(":", 1)[0].split("+")[0]
-    survived = KILLS - len({problem.split(":")[0] for problem in failed})
+    survived = kills - len({problem.split(":")[0] for problem in failed})
     record_stress(
         "faults",
         f"SIGKILL writer ({dialect})",
-        KILLS,
-        KILLS - survived,
-        f"{survived}/{KILLS} survived; {reported.saves} reported records checked "
+        kills,
+        kills - survived,
+        f"{survived}/{kills} survived; {reported.saves} reported records checked "
         f"({len(reported.forms)} forms, {len(reported.events)} AEs, "
         f"{len(reported.custody) + len(reported.collections)} custody); {entries} audit entries verified",
     )

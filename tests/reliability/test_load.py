@@ -3,10 +3,10 @@ and reading a subject's casebook in turn, back to back: no 5xx, no failed reques
 every save each client saw succeed is in the database exactly once (the form's version and its
 revisions both equal the client's count). The p95 latency goes to the stress report.
 
-With ``CELLTRIAL_STRESS=1``: 60 s against ``celltrial serve --workers 2`` in its own processes,
-every subject with its full casebook. In ``make test``: 5 s against the app served from a thread
-of the test process (a served process takes up to a minute to start on a busy CI machine), five
-full casebooks.
+In ``make test-stress`` (the ``full`` variant): 60 s against ``celltrial serve --workers 2`` in
+its own processes, every subject with its full casebook. In ``make test``: 5 s against the app
+served from a thread of the test process (a served process takes up to a minute to start on a
+busy CI machine), five full casebooks.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from load import celltrial_serve, run_clients
 from pages import token_headers
 from reliability_world import build_trial
 from sqlalchemy import func, select
-from stress_report import record_stress, stress_mode
+from stress_report import record_stress
 
 from celltrial.database import make_engine, session_factory, unit_of_work
 from celltrial.study.audit import service as audit
@@ -34,14 +34,11 @@ from celltrial.web.app import create_app
 from celltrial.web.settings import WebSettings
 
 CLIENTS = 50
-SECONDS = 60.0 if stress_mode() else 5.0
-CASEBOOKS = CLIENTS if stress_mode() else 5
-SERVER = "celltrial serve, 2 workers" if stress_mode() else "server thread"
 
 
 @contextmanager
-def _served(url: str, folder: Path) -> Iterator[str]:
-    if stress_mode():
+def _served(url: str, folder: Path, *, full_scale: bool) -> Iterator[str]:
+    if full_scale:
         with celltrial_serve(url, workers=2, log=folder / "serve.log") as base:
             yield base
     else:
@@ -53,9 +50,11 @@ def _served(url: str, folder: Path) -> Iterator[str]:
     "database_url", [pytest.param("postgresql", marks=pytest.mark.postgres)], indirect=True
 )
 def test_50_clients_saving_forms_and_reading_casebooks_get_no_error_and_every_save_is_stored_once(
-    database_url: str, tmp_path: Path
+    database_url: str, tmp_path: Path, full_scale: bool
 ) -> None:
-    world = build_trial(database_url, enrolled=CLIENTS, casebooks=CASEBOOKS)
+    seconds, casebooks = (60.0, CLIENTS) if full_scale else (5.0, 5)
+    server = "celltrial serve, 2 workers" if full_scale else "server thread"
+    world = build_trial(database_url, enrolled=CLIENTS, casebooks=casebooks)
     engine = make_engine(database_url)
     sessions = session_factory(engine)
     with unit_of_work(sessions) as session:
@@ -68,13 +67,13 @@ def test_50_clients_saving_forms_and_reading_casebooks_get_no_error_and_every_sa
     versions = dict.fromkeys(form_ids, 0)
     casebook_sizes: set[int] = set()
 
-    with _served(database_url, tmp_path) as base:
+    with _served(database_url, tmp_path, full_scale=full_scale) as base:
         with httpx.Client(base_url=base, timeout=60) as client:
             headers = token_headers(client, world.coordinator, world.password)
 
         async def save_or_read(http: httpx.AsyncClient, number: int, iteration: int) -> str:
             if iteration % 2:
-                subject = world.enrolled[number % CASEBOOKS]
+                subject = world.enrolled[number % casebooks]
                 answer = await http.get(f"/api/v1/subjects/{subject}/forms", headers=headers)
                 if answer.status_code == 200:
                     casebook_sizes.add(len(answer.json()))
@@ -91,7 +90,7 @@ def test_50_clients_saving_forms_and_reading_casebooks_get_no_error_and_every_sa
             saved[form_id] += 1
             return "ok"
 
-        figures = run_clients(base, clients=CLIENTS, seconds=SECONDS, step=save_or_read)
+        figures = run_clients(base, clients=CLIENTS, seconds=seconds, step=save_or_read)
     try:
         with unit_of_work(sessions) as session:
             stored = dict(session.execute(select(FormInstance.id, FormInstance.version)).all())
@@ -111,7 +110,7 @@ def test_50_clients_saving_forms_and_reading_casebooks_get_no_error_and_every_sa
     ]
     record_stress(
         "load",
-        f"{CLIENTS} clients x {SECONDS:.0f} s, form saves + casebook reads (postgresql, {SERVER})",
+        f"{CLIENTS} clients x {seconds:.0f} s, form saves + casebook reads (postgresql, {server})",
         figures.requests,
         figures.errors + len(lost_or_doubled),
         f"{figures.summary()}; {saved.total()} saves, each stored once; "
