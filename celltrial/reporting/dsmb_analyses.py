@@ -370,15 +370,22 @@ def collect(
     return analyse(data, cutoff=cut, stopping=stopping, rule=monitoring.stopping_rule(data.settings))
 
 
+_NOT_TRIAL_DATA = ("export", "user")
+"""Audit entities that leave the trial's data as they were: data handed out (exports, DSMB
+reports) and accounts (logins, logouts, password and role changes)."""
+
+
 def data_version(session: Session) -> int:
-    """The state of the study data: the number of the newest audit entry (0 for none).
+    """The state of the trial's data: the number of its newest audit entry (0 for none).
 
     Every change to study data goes through a service that appends to the audit trail in the
     same transaction, so analyses computed at one version stay valid until the next. Entries
-    that only record data handed out (exports, DSMB reports) leave the data as they were and are
-    skipped.
+    about exports and user accounts are skipped (:data:`_NOT_TRIAL_DATA`).
     """
     newest = (
-        select(AuditEntry.id).where(AuditEntry.entity != "export").order_by(AuditEntry.id.desc()).limit(1)
+        select(AuditEntry.id)
+        .where(AuditEntry.entity.not_in(_NOT_TRIAL_DATA))
+        .order_by(AuditEntry.id.desc())
+        .limit(1)
     )
     return session.scalar(newest) or 0
