@@ -84,6 +84,7 @@ class CrsIcansAssessment(Base):
     hypoxia: Mapped[Hypoxia] = mapped_column(_enum(Hypoxia))
     death_due_to_crs: Mapped[bool] = mapped_column(Boolean)
     ice_score: Mapped[int | None] = mapped_column(Integer)
+    capd_score: Mapped[int | None] = mapped_column(Integer)
     consciousness: Mapped[Consciousness] = mapped_column(_enum(Consciousness))
     seizure: Mapped[Seizure] = mapped_column(_enum(Seizure))
     motor_weakness: Mapped[bool] = mapped_column(Boolean)

@@ -143,6 +143,12 @@ class CrsIcansAssessmentCreate(_Input):
     hypoxia: Hypoxia
     death_due_to_crs: StrictBool = False
     ice_score: StrictInt | None = Field(ge=0, le=10, description="null: the patient cannot perform ICE")
+    capd_score: StrictInt | None = Field(
+        default=None,
+        ge=0,
+        le=32,
+        description="children (settings safety.capd_max_age_years): CAPD total; null: unable to perform",
+    )
     consciousness: Consciousness
     seizure: Seizure
     motor_weakness: StrictBool
@@ -165,6 +171,7 @@ class CrsIcansAssessmentRead(BaseModel):
     hypoxia: Hypoxia
     death_due_to_crs: bool
     ice_score: int | None
+    capd_score: int | None = None
     consciousness: Consciousness
     seizure: Seizure
     motor_weakness: bool

@@ -283,8 +283,11 @@ def _grade(subject: Subject, data: CrsIcansAssessmentCreate, settings: ProtocolS
     raw = data.model_dump(mode="json")
     crs = grade_crs(parse_crs_assessment({name: raw[name] for name in _CRS_INPUTS}))
     age = subject.age_on(data.assessment_date)
+    inputs = {"age_years": age, **{name: raw[name] for name in _ICANS_INPUTS}}
+    if "capd_score" in data.model_fields_set:  # a child's; left out, the calculator asks for it
+        inputs["capd_score"] = raw["capd_score"]
     icans = grade_icans(
-        parse_icans_assessment({"age_years": age, **{name: raw[name] for name in _ICANS_INPUTS}}),
+        parse_icans_assessment(inputs),
         capd_max_age_years=settings.safety.capd_max_age_years.value,
     )
     return {
