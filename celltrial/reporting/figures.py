@@ -21,9 +21,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from matplotlib.artist import Artist
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
-from matplotlib.patches import FancyBboxPatch
+from matplotlib.patches import FancyBboxPatch, Patch
 
 from celltrial.analysis.survival import KaplanMeierSummary
 from celltrial.errors import InvalidInput
@@ -262,7 +263,10 @@ def draw_swimmer(lanes: Sequence[SwimmerLane], *, title: str = "Time on study") 
             marker, marker_color = _SWIMMER_MARKERS.get(event.kind, ("o", "grey"))
             axes.plot(event.day, row, marker, color=marker_color, markersize=7, label=event.kind)
     handles, labels = axes.get_legend_handles_labels()
-    unique = dict(zip(labels, handles, strict=True))
+    unique: dict[str, Artist] = dict(zip(labels, handles, strict=True))
+    for index, group in enumerate(groups):
+        if group:
+            unique[group] = Patch(facecolor=_COLORS[index % len(_COLORS)], alpha=0.35)
     axes.legend(unique.values(), unique.keys(), loc="lower right", frameon=False, fontsize=8)
     axes.set_yticks(range(len(ordered)), [lane.subject for lane in ordered], fontsize=7)
     axes.set_xlabel("Days since CAR-T infusion (arrow: follow-up continues)")
@@ -337,7 +341,8 @@ def draw_consort(counts: ConsortCounts, *, title: str = "CONSORT flow diagram") 
     """CONSORT flow: the main column of counts, with each step's losses boxed to the right."""
     failed = sum(counts.screen_failures.values())
     lines = [f"Not enrolled n = {counts.screened - counts.enrolled}", f"Screen failures n = {failed}"]
-    lines += [f"  {reason}: {n}" for reason, n in sorted(counts.screen_failures.items())]
+    reasons = [f"{reason}: {n}" for reason, n in sorted(counts.screen_failures.items())]
+    lines += [", ".join(reasons[start : start + 4]) for start in range(0, len(reasons), 4)]
     lines += [f"{reason}: {n}" for reason, n in counts.not_enrolled_other.items() if n]
     steps = [
         (f"Screened\nn = {counts.screened}", "\n".join(lines)),
