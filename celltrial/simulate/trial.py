@@ -6,10 +6,17 @@ then each referred patient is followed from referral (see :mod:`celltrial.simula
 simulated day is one unit of work in which every task calls a service as the person responsible
 would: the audit trail, queries, signatures and checks are those of a real trial.
 
+The study clock (:mod:`celltrial.study.clock`) runs on simulated time: while a task runs it
+stands :data:`ENTRY_DELAY` (a day) after the task's scheduled time, when the site enters the
+task's data (a task records events up to a day after it starts: a consent signed at 09:30 by
+the task of 09:00, a sponsor report at 22:00 by the task of 18:00, a shipment's arrival the
+next morning by the shipping task), and at 08:00 on the study start while the study is set
+up. So every time the services store (audit entries, status changes, consents, signatures) is
+simulated time, never the wall clock.
+
 The services refuse data dated in the future, so the data cut is at the latest yesterday; by
 default it is yesterday, which makes the simulated trial the trial as it stands today. Given the
-same seed, scenario and cut, the database holds the same data (only the wall-clock times at
-which rows were written differ).
+same seed, scenario and cut, the database holds the same data.
 """
 
 from __future__ import annotations
@@ -28,14 +35,17 @@ from celltrial.simulate.patients import referrals
 from celltrial.simulate.scenario import Scenario, default_scenario
 from celltrial.simulate.staff import register_study, set_up_staff
 from celltrial.simulate.treatment import after_enrolment
-from celltrial.simulate.world import World
+from celltrial.simulate.world import World, at
 from celltrial.study.audit import service as audit
+from celltrial.study.clock import SimulatedClock, clock_set_to
 from celltrial.study.trial import service as trials
 from celltrial.study.types import utcnow
 
 __all__ = ["MAX_PATIENTS", "SimulationSummary", "data_cut", "simulate_trial"]
 
 MAX_PATIENTS = 5000
+ENTRY_DELAY = timedelta(days=1)
+"""How long after a task's scheduled time its data are entered (the study clock while it runs)."""
 Progress = Callable[[date, date], None]
 
 
@@ -108,7 +118,8 @@ def simulate_trial(
     try:
         upgrade(engine)
         sessions = session_factory(engine)
-        with quick_password_hashing(), unit_of_work(sessions) as session:
+        clock = SimulatedClock(at(start, 8))
+        with clock_set_to(clock), quick_password_hashing(), unit_of_work(sessions) as session:
             registered = trials.get_all(session)
             if registered:
                 names = ", ".join(trial.nct_id for trial in registered)
@@ -131,7 +142,8 @@ def simulate_trial(
         )
         for patient in referrals(chosen, seed=seed, patients=patients):
             refer(world, patient)
-        _run(world, progress)
+        with clock_set_to(clock):
+            _run(world, progress, clock)
         with sessions() as session:
             consort = consort_of(session, world)
             checked = audit.verify(session)
@@ -151,13 +163,14 @@ def simulate_trial(
     )
 
 
-def _run(world: World, progress: Progress | None) -> None:
-    """Take the agenda day by day up to the cut, one unit of work per day."""
+def _run(world: World, progress: Progress | None, clock: SimulatedClock) -> None:
+    """Take the agenda day by day up to the cut, one unit of work per day, the clock at each task's time."""
     day = world.agenda.next_day()
     while day is not None and day <= world.cut:
         with unit_of_work(world.sessions) as session:
             entry = world.agenda.pop(day)
             while entry is not None:
+                clock.set(max(entry.when + ENTRY_DELAY, clock()))
                 entry.action(session)
                 entry = world.agenda.pop(day)
         if progress is not None:

@@ -1,10 +1,15 @@
-"""Serialise the writers that must see each other's commits (audit chain, enrolment cap).
+"""Serialise the writers that must see each other's commits (data locks, enrolment, custody).
 
 :func:`serialise_writes` makes the caller's transaction the only writer of the study until it
 commits or rolls back: PostgreSQL takes a transaction-level advisory lock
 (``pg_advisory_xact_lock``); SQLite starts the transaction with ``BEGIN IMMEDIATE`` (or is
 already the single writer because it has written). Reads made after the call see every
 commit of the writers before it.
+
+With ``shared=True`` (PostgreSQL: ``pg_advisory_xact_lock_shared``) the transaction only keeps
+the exclusive writers out: shared holders run side by side, e.g. CRF saves, which must not
+overlap a data lock being taken but need not wait for each other. (The audit chain has its own
+short lock, taken at commit: :mod:`celltrial.study.audit.sealing`.)
 """
 
 from __future__ import annotations
@@ -22,24 +27,32 @@ def _innermost(session: Session) -> SessionTransaction | None:
     return session.get_nested_transaction() or session.get_transaction()
 
 
-def _held(session: Session, key: int) -> bool:
-    holder = session.info.get(("celltrial.write_lock", key))
-    transaction = _innermost(session)
-    while transaction is not None:
-        if transaction is holder:
-            return True
-        transaction = transaction.parent
+def _held(session: Session, key: int, *, shared: bool = True) -> bool:
+    """Whether the transaction holds the lock: in either mode, or (``shared=False``) exclusively."""
+    modes = ("exclusive", "shared") if shared else ("exclusive",)
+    for mode in modes:
+        holder = session.info.get(("celltrial.write_lock", key, mode))
+        transaction = _innermost(session)
+        while transaction is not None:
+            if transaction is holder:
+                return True
+            transaction = transaction.parent
     return False
 
 
-def serialise_writes(session: Session, *, key: int = STUDY_WRITE_LOCK) -> None:
-    """Hold the study's write lock until the session's transaction ends (re-entrant)."""
+def serialise_writes(session: Session, *, key: int = STUDY_WRITE_LOCK, shared: bool = False) -> None:
+    """Hold the study's write lock until the session's transaction ends (re-entrant).
+
+    ``shared``: only keep exclusive holders out (PostgreSQL; SQLite has one writer anyway).
+    """
     connection = session.connection()
     dialect = connection.dialect.name
     if dialect == "postgresql":
-        if not _held(session, key):
-            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
-            session.info[("celltrial.write_lock", key)] = _innermost(session)
+        if not _held(session, key, shared=shared):
+            function = "pg_advisory_xact_lock_shared" if shared else "pg_advisory_xact_lock"
+            connection.execute(text(f"SELECT {function}(:key)"), {"key": key})
+            mode = "shared" if shared else "exclusive"
+            session.info[("celltrial.write_lock", key, mode)] = _innermost(session)
     elif dialect == "sqlite":
         driver = connection.connection.driver_connection
         if driver is not None and not driver.in_transaction:
@@ -47,7 +60,8 @@ def serialise_writes(session: Session, *, key: int = STUDY_WRITE_LOCK) -> None:
 
 
 def holds_write_lock(session: Session, *, key: int = STUDY_WRITE_LOCK) -> bool:
-    """Whether the session's transaction is the study's writer (so another session would wait on it)."""
+    """Whether the session's transaction holds the study's write lock, in either mode (so another
+    session taking it exclusively would wait on it)."""
     if session.get_transaction() is None:
         return False
     connection = session.connection()

@@ -122,16 +122,19 @@ class VerifyReport:
         return f"entry {self.first_broken_id}: {self.problem}"
 
 
-def check_chain(rows: Iterable[Sequence[Any]]) -> VerifyReport:
+def check_chain(rows: Iterable[Sequence[Any]], *, head: tuple[int, str] | None = None) -> VerifyReport:
     """Verify entries streaming past in id order.
 
     Each row is the 13 hashed values (``at`` already a stamp string, see :func:`stamp`)
-    followed by the stored hash.
+    followed by the stored hash. ``head``: the chain head's last entry number and hash, read
+    before the rows; the trail must reach it with that hash (entries cut from the end are
+    caught). Entries appended after the head was read are checked like the others.
     """
     sha256 = hashlib.sha256
     encode = _ENCODE
     previous = GENESIS_HASH
     expected = 1
+    head_id, head_hash = head if head is not None else (0, GENESIS_HASH)
     for row in rows:
         if row[0] != expected:
             problem = f"expected entry {expected} next, found entry {row[0]} (entries are missing)"
@@ -149,6 +152,15 @@ def check_chain(rows: Iterable[Sequence[Any]]) -> VerifyReport:
                 "the entry was changed after it was written"
             )
             return VerifyReport(False, expected - 1, expected, problem, previous)
+        if expected == head_id and row[13] != head_hash:
+            problem = f"its hash differs from the chain head's ({head_hash}): the trail's end was rewritten"
+            return VerifyReport(False, expected - 1, expected, problem, previous)
         previous = row[13]
         expected += 1
+    if expected <= head_id:
+        problem = (
+            f"the trail ends at entry {expected - 1} but the chain head records entry {head_id}: "
+            "entries were removed from the end"
+        )
+        return VerifyReport(False, expected - 1, expected, problem, previous)
     return VerifyReport(True, expected - 1, last_hash=previous)

@@ -12,7 +12,7 @@ from celltrial.database import Base
 from celltrial.study.audit.chain import GENESIS_HASH
 from celltrial.study.types import UtcDateTime
 
-__all__ = ["GENESIS_HASH", "AuditEntry", "AuditEntryRead"]
+__all__ = ["GENESIS_HASH", "AuditChainHead", "AuditEntry", "AuditEntryRead"]
 
 
 class AuditEntry(Base):
@@ -63,3 +63,18 @@ class AuditEntryRead(BaseModel):
     subject_id: int | None
     site_id: int | None
     hash: str
+
+
+class AuditChainHead(Base):
+    """The end of the audit chain: the last entry's number and hash (one row, ``id`` 1).
+
+    Appending locks this row (``SELECT ... FOR UPDATE`` on PostgreSQL) for the few statements
+    that number and chain the transaction's entries, and moves it forward; ``audit verify``
+    checks that the trail still reaches it, so entries cut from the end are detected too.
+    """
+
+    __tablename__ = "audit_chain_head"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    last_id: Mapped[int] = mapped_column(Integer)
+    last_hash: Mapped[str] = mapped_column(String(64))

@@ -1,12 +1,13 @@
 """Write and verify the audit trail.
 
-:func:`record` appends one entry in the caller's transaction: it takes the study write lock
-(:func:`celltrial.study.serialise.serialise_writes`), reads the last entry and chains to it,
-so that concurrent writers keep one linear chain (see :mod:`celltrial.study.audit.chain`).
-The transaction's entries are inserted together at its next flush (at the latest, at commit).
-:func:`verify` recomputes the chain, streaming, and names the first entry that does not match
-(21 CFR 11.10(e): secure, computer-generated, time-stamped audit trails that do not obscure
-previous values).
+:func:`record` adds one entry to the caller's transaction, stamped with the study clock: the
+entries are numbered, chained and inserted when the transaction commits, under a lock held
+only for that append (:mod:`celltrial.study.audit.sealing`), so that concurrent writers keep
+one linear chain in commit order (see :mod:`celltrial.study.audit.chain`) and nothing is
+audited that did not commit. Reading the trail in the same transaction seals its entries first.
+:func:`verify` recomputes the chain, streaming, and names the first entry that does not match,
+or the end of the trail short of the chain head (21 CFR 11.10(e): secure, computer-generated,
+time-stamped audit trails that do not obscure previous values).
 """
 
 from __future__ import annotations
@@ -15,21 +16,21 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session, SessionTransaction
+from sqlalchemy.orm import Session
 
 from celltrial.errors import InvalidInput
+from celltrial.study.audit import sealing
 from celltrial.study.audit.chain import (
-    GENESIS_HASH,
     VerifyReport,
     canonical_json,
     check_chain,
     entry_hash,
 )
-from celltrial.study.audit.models import AuditEntry, AuditEntryRead
+from celltrial.study.audit.models import AuditChainHead, AuditEntry, AuditEntryRead
+from celltrial.study.clock import now
 from celltrial.study.permissions import IDENTIFYING_FIELDS, Action, allowed, require
 from celltrial.study.scope import subject_site
 from celltrial.study.serialise import serialise_writes
-from celltrial.study.types import utcnow
 from celltrial.study.users.models import User
 
 __all__ = [
@@ -48,7 +49,6 @@ REASON_REQUIRED = frozenset({"update", "delete"})
 """Actions that change data already saved: they need a reason for change."""
 
 _LIMITS = {"actor": 64, "action": 64, "entity": 64, "entity_id": 64, "field": 128}
-_TAIL = "celltrial.audit_tail"
 
 
 def _value(value: object, name: str) -> str | None:
@@ -70,31 +70,6 @@ def _check(name: str, value: str | None, *, required: bool) -> None:
         raise InvalidInput(f"the {name} {value[:20]!r}... is longer than {limit} characters", field=name)
 
 
-def _innermost(session: Session) -> SessionTransaction | None:
-    return session.get_nested_transaction() or session.get_transaction()
-
-
-def _flush_pending(session: Session) -> None:
-    """Insert this transaction's entries not yet written, before reading the table directly."""
-    if any(isinstance(pending, AuditEntry) for pending in session.new):
-        session.flush()
-
-
-def _tail(session: Session) -> tuple[int, str]:
-    """The last entry's number and hash: remembered within this transaction, else read (under the lock)."""
-    remembered = session.info.get(_TAIL)
-    if remembered is not None:
-        transaction = _innermost(session)
-        while transaction is not None:
-            if transaction is remembered[0]:
-                return remembered[1], remembered[2]
-            transaction = transaction.parent
-    _flush_pending(session)
-    query = select(AuditEntry.id, AuditEntry.hash).order_by(AuditEntry.id.desc()).limit(1)
-    last = session.connection().execute(query).first()
-    return (int(last[0]), str(last[1])) if last else (0, GENESIS_HASH)
-
-
 def record(
     session: Session,
     *,
@@ -111,7 +86,8 @@ def record(
 ) -> AuditEntry:
     """Append an entry to the audit trail in the caller's transaction and return it.
 
-    ``action`` ``update`` and ``delete`` change saved data and need a ``reason``.
+    ``action`` ``update`` and ``delete`` change saved data and need a ``reason``. The entry gets
+    its number and hashes when the transaction commits (or when the trail is read before).
     """
     entity_id = str(entity_id)
     for name, value, required in (
@@ -126,11 +102,10 @@ def record(
         problem = f"a reason for change is required to {action} {entity} {entity_id}"
         raise InvalidInput(problem, field="reason")
     old_value, new_value = _value(old, "old"), _value(new, "new")
-    serialise_writes(session)
-    last, previous = _tail(session)
+    if session.connection().dialect.name == "sqlite":
+        serialise_writes(session)  # SQLite's single writer: become it now, not at commit
     values = {
-        "id": last + 1,
-        "at": utcnow(),
+        "at": now(),
         "actor": actor,
         "action": action,
         "entity": entity,
@@ -141,12 +116,9 @@ def record(
         "reason": reason,
         "subject_id": subject_id,
         "site_id": site_id,
-        "previous_hash": previous,
     }
-    values["hash"] = entry_hash(**values)  # type: ignore[arg-type]
     entry = AuditEntry(**values)
-    session.add(entry)  # inserted with the transaction's other entries at the next flush, in one batch
-    session.info[_TAIL] = (_innermost(session), values["id"], values["hash"])
+    sealing.hold(session, values, entry)
     return entry
 
 
@@ -160,7 +132,6 @@ _STAMP = {
 
 def _entries(session: Session, batch: int) -> Iterator[Sequence[Any]]:
     """Every entry in id order as plain driver tuples, streamed (a server-side cursor on PostgreSQL)."""
-    _flush_pending(session)
     connection = session.connection()
     dialect = connection.dialect.name
     sql = f"SELECT id, {_STAMP[dialect]}, {_HASHED}, previous_hash, hash FROM audit_entry ORDER BY id"
@@ -176,12 +147,15 @@ def _entries(session: Session, batch: int) -> Iterator[Sequence[Any]]:
 
 
 def verify(session: Session, *, batch: int = 50_000) -> VerifyReport:
-    """Recompute the whole chain, streaming the entries in id order."""
-    return check_chain(_entries(session, batch))
+    """Recompute the whole chain, streaming the entries in id order, and check it reaches the head."""
+    sealing.seal(session)
+    head = session.execute(select(AuditChainHead.last_id, AuditChainHead.last_hash)).first()
+    return check_chain(_entries(session, batch), head=(int(head[0]), str(head[1])) if head else None)
 
 
 def count(session: Session) -> int:
     """How many entries the audit trail holds."""
+    sealing.seal(session)
     return int(session.scalar(select(func.count()).select_from(AuditEntry)) or 0)
 
 
@@ -196,6 +170,7 @@ def history(
     query = select(AuditEntry).order_by(AuditEntry.id)
     if subject_id is None and entity is None:
         raise InvalidInput("name a subject or an entity to show its history", field="subject")
+    sealing.seal(session)
     if subject_id is not None:
         query = query.where(AuditEntry.subject_id == subject_id)
     if entity is not None:

@@ -11,7 +11,7 @@ from sqlalchemy import JSON, Boolean, Enum, ForeignKey, Integer, String, Text, U
 from sqlalchemy.orm import Mapped, mapped_column
 
 from celltrial.database import Base
-from celltrial.study.types import UtcDateTime, utcnow
+from celltrial.study.types import JsonValue, UtcDateTime, utcnow
 
 __all__ = ["FormInstance", "FormRead", "FormRevision", "FormStatus", "SourceVerification"]
 
@@ -85,7 +85,7 @@ class SourceVerification(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     form_id: Mapped[int] = mapped_column(ForeignKey("form_instance.id"), index=True)
     field: Mapped[str] = mapped_column(String(64))
-    verified_value: Mapped[Any] = mapped_column(JSON, nullable=True)
+    verified_value: Mapped[Any] = mapped_column(JsonValue, nullable=True)
     verified_by: Mapped[str] = mapped_column(String(64))
     verified_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     comment: Mapped[str | None] = mapped_column(Text)

@@ -1,8 +1,9 @@
 """Lock a subject's data or the whole study; unlock with a reason; refuse changes to locked data.
 
-Locking and every save check take the study write lock first
+Locking takes the study write lock exclusively, every save check takes it shared
 (:func:`celltrial.study.serialise.serialise_writes`), so a save either commits before a lock
-or sees it: no change slips in after the data manager locked.
+or sees it: no change slips in after the data manager locked, and saves do not wait for each
+other.
 """
 
 from __future__ import annotations
@@ -92,7 +93,7 @@ def unlock(session: Session, *, subject_id: int | None, reason: str, by: User) -
 
 def ensure_unlocked(session: Session, *, subject_id: int | None) -> None:
     """Refuse with Locked when the study, or this subject's data, is locked. Call before every save."""
-    serialise_writes(session)
+    serialise_writes(session, shared=True)
     for scope_id in (None, subject_id) if subject_id is not None else (None,):
         held = get_active(session, subject_id=scope_id)
         if held is not None:
