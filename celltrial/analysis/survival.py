@@ -135,6 +135,10 @@ def to_months(times: Sequence[float], unit: TimeUnit) -> list[float]:
     return [float(time) / DAYS_PER_MONTH for time in times]
 
 
+MAX_FOLLOW_UP_MONTHS = 1_500.0
+"""125 years: a longer time is a data error (a date typed as a day count, a unit mix-up)."""
+
+
 def _validated(times: Sequence[float], events: Sequence[bool]) -> tuple[np.ndarray, np.ndarray]:
     if len(times) != len(events):
         raise InvalidInput(f"{len(times)} times but {len(events)} event flags", field="events")
@@ -143,6 +147,12 @@ def _validated(times: Sequence[float], events: Sequence[bool]) -> tuple[np.ndarr
     for index, time in enumerate(times):
         if not math.isfinite(time) or time < 0:
             raise InvalidInput(f"time must be a finite number ≥ 0, got {time!r}", field=f"times[{index}]")
+        if time > MAX_FOLLOW_UP_MONTHS:
+            raise InvalidInput(
+                f"a follow-up of {time:g} months is longer than a lifetime "
+                f"(at most {MAX_FOLLOW_UP_MONTHS:g})",
+                field=f"times[{index}]",
+            )
     return np.asarray(times, dtype=float), np.asarray(events, dtype=bool)
 
 

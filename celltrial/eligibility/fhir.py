@@ -203,6 +203,8 @@ def _answer(concept: Any, source: str) -> tuple[Any, str | None]:
         code = coding.get("code")
         if coding.get("system") == CELLTRIAL_SYSTEM:
             return code, None
+        if not isinstance(code, str):
+            continue
         if code in _ECOG_ANSWERS:
             return _ECOG_ANSWERS[code], None
         if code in _ANSWERS:
@@ -221,7 +223,7 @@ def _as_fact_value(raw: Any, definition: FactDefinition) -> Any:
         if isinstance(raw, bool):
             return raw
         return _SYNONYMS.get(str(raw).lower(), (None, None, None, None))[3]
-    if definition.type == "coded" and raw is not None:
+    if definition.type == "coded" and raw is not None and not isinstance(raw, (list, dict)):
         if raw in definition.values:
             return raw
         for candidate in _SYNONYMS.get(str(raw).lower(), ()):
@@ -232,7 +234,8 @@ def _as_fact_value(raw: Any, definition: FactDefinition) -> Any:
 
 def _observation(name: str, resource: dict[str, Any], source: str) -> Fact | None:
     definition = fact_catalogue().facts[name]
-    if resource.get("status") in _SKIPPED_STATUSES:
+    status = resource.get("status")
+    if isinstance(status, str) and status in _SKIPPED_STATUSES:
         return None
     day, problem = _observation_date(resource, source)
     unit = uln = uln_unit = None

@@ -43,8 +43,9 @@ from celltrial.registry.sources.discover import collect
 from celltrial.reporting.csvinput import read_csv_table
 from celltrial.reporting.odm_import import import_odm_forms
 
-CASES = 2_000 if stress_mode() else 60
-API_CASES = 500 if stress_mode() else 30
+CASES = 2_000 if stress_mode() else 40
+API_CASES = 500 if stress_mode() else 15
+CLI_CASES = 1_000 if stress_mode() else 12
 counts: dict[str, list[int]] = {}
 
 
@@ -97,7 +98,7 @@ def test_a_broken_fhir_bundle_is_read_or_refused_cleanly(document: Any) -> None:
     _case("FHIR Bundle", lambda: read_bundle(document))
 
 
-@settings(max_examples=CASES // 2)
+@settings(max_examples=CLI_CASES)
 @given(text=mutated_text(json.dumps(example_form(), indent=1)))
 def test_a_screening_file_with_broken_text_is_refused_by_the_cli_in_one_line(text: str) -> None:
     path = _scratch("screen") / "patient.json"
@@ -264,7 +265,7 @@ def analysis_csv(draw: st.DrawFn, header: list[str]) -> str:
     return buffer.getvalue()
 
 
-@settings(max_examples=CASES)
+@settings(max_examples=CLI_CASES)
 @given(text=analysis_csv(["days", "died", "arm"]))
 def test_a_broken_survival_csv_is_analysed_or_refused_in_one_line(text: str) -> None:
     path = _scratch("km") / "survival.csv"
@@ -288,7 +289,7 @@ def test_a_broken_survival_csv_is_analysed_or_refused_in_one_line(text: str) -> 
         del os.environ["CELLTRIAL_DEBUG"]
 
 
-@settings(max_examples=CASES)
+@settings(max_examples=CLI_CASES)
 @given(text=analysis_csv(["subject", "day", "copies"]))
 def test_a_broken_kinetics_csv_is_analysed_or_refused_in_one_line(text: str) -> None:
     path = _scratch("nca") / "kinetics.csv"
