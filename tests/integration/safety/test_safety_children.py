@@ -28,7 +28,7 @@ def _child(safety: Safety) -> int:
     return subject_id
 
 
-def test_a_childs_icans_is_graded_with_capd_and_stored_with_the_score(safety: Safety) -> None:
+def test_a_childs_icans_is_graded_with_capd_and_stored_and_bad_inputs_are_refused(safety: Safety) -> None:
     subject_id = _child(safety)
     day = assessment(days_ago(5), ice_score=None, capd_score=12, consciousness="awakens_to_voice")
     row = safety.run(
@@ -37,20 +37,18 @@ def test_a_childs_icans_is_graded_with_capd_and_stored_with_the_score(safety: Sa
         )
     )
     assert (row.capd_score, row.icans_grade, row.icans_drivers) == (12, 3, ["CAPD score 12 (>= 9)"])
-
-
-def test_a_child_needs_a_capd_score_and_an_adult_none(safety: Safety) -> None:
-    child = _child(safety)
+    # a child needs a CAPD score (and no ICE), an adult no CAPD score
+    child = subject_id
     adult = safety.infused_subject(infused_days_ago=10)
     before = safety.footprint()
-    for subject_id, day, field in (
-        (child, assessment(days_ago(5), ice_score=None), "capd_score"),
-        (child, assessment(days_ago(5), ice_score=9, capd_score=3), "ice_score"),
-        (adult, assessment(days_ago(5), capd_score=3), "capd_score"),
+    for who, day, field in (
+        (child, assessment(days_ago(4), ice_score=None), "capd_score"),
+        (child, assessment(days_ago(4), ice_score=9, capd_score=3), "ice_score"),
+        (adult, assessment(days_ago(4), capd_score=3), "capd_score"),
     ):
         with pytest.raises(InvalidInput) as refused:
             safety.run(
-                lambda s, i=subject_id, d=day: safety_service.record_assessment(
+                lambda s, i=who, d=day: safety_service.record_assessment(
                     s, by=safety["coordinator"], subject_id=i, assessment=d
                 )
             )

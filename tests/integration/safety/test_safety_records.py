@@ -246,6 +246,12 @@ def test_a_reported_suspected_unexpected_fatal_sae_runs_a_7_day_susar_clock(safe
             s, by=safety["investigator"], sae_id=sae_id, reported_at=aware + timedelta(hours=2)
         )
     )
+    for role in ("investigator", "coordinator", "monitor", "dsmb"):  # a central (sponsor) assessment
+        with pytest.raises(NotAllowed) as refused:
+            safety.run(
+                lambda s, r=role: reports.assess_expectedness(s, by=safety[r], sae_id=sae_id, expected=False)
+            )
+        assert refused.value.field == "role"
     safety.run(lambda s: reports.assess_expectedness(s, by=safety["sponsor"], sae_id=sae_id, expected=False))
     board = safety.run(lambda s: reports.clock_board(s, by=safety["sponsor"], now=utcnow()))
     kinds = {clock.kind: clock for clock in board[0].clocks}
@@ -253,6 +259,19 @@ def test_a_reported_suspected_unexpected_fatal_sae_runs_a_7_day_susar_clock(safe
     susar = kinds[ClockKind.SUSAR_REPORT]
     assert susar.due_at - susar.started_at == timedelta(days=7)
     assert susar.status is ClockStatus.PENDING
+    submitted = aware + timedelta(hours=5)
+    with pytest.raises(NotAllowed):
+        safety.run(
+            lambda s: reports.record_susar_submission(
+                s, by=safety["investigator"], sae_id=sae_id, submitted_at=submitted
+            )
+        )
+    sae = safety.run(
+        lambda s: reports.record_susar_submission(
+            s, by=safety["sponsor"], sae_id=sae_id, submitted_at=submitted
+        )
+    )
+    assert sae.susar_reported_at == submitted
 
 
 def test_grade_4_crs_in_the_window_is_detected_as_a_dlt_and_confirmed_by_the_investigator(
@@ -341,51 +360,3 @@ def test_a_naive_awareness_time_is_refused(safety: Safety) -> None:
         )
     assert error.value.field == "site_awareness_at"
     assert safety.footprint() == before
-
-
-def test_expectedness_and_the_susar_submission_are_the_sponsors_central_assessments(safety: Safety) -> None:
-    subject_id = safety.infused_subject()
-    aware = utcnow() - timedelta(hours=10)
-    event = adverse_event(
-        days_ago(2),
-        term="Immune effector cell-associated neurotoxicity syndrome",
-        soc="Nervous system disorders",
-        grade=4,
-        serious=True,
-        seriousness=["life_threatening"],
-        resolution_date=days_ago(1),
-        related_to_cart="probable",
-        aesi=["icans"],
-        site_awareness_at=aware,
-    )
-    safety.run(
-        lambda s: safety_service.record_adverse_event(
-            s, by=safety["investigator"], subject_id=subject_id, event=event
-        )
-    )
-    sae_id = safety.run(lambda s: reports.clock_board(s, by=safety["sponsor"], now=utcnow())[0].sae_id)
-    safety.run(
-        lambda s: reports.record_sponsor_report(
-            s, by=safety["investigator"], sae_id=sae_id, reported_at=aware + timedelta(hours=1)
-        )
-    )
-    for role in ("investigator", "coordinator", "monitor", "dsmb"):
-        with pytest.raises(NotAllowed) as refused:
-            safety.run(
-                lambda s, r=role: reports.assess_expectedness(s, by=safety[r], sae_id=sae_id, expected=False)
-            )
-        assert refused.value.field == "role"
-    safety.run(lambda s: reports.assess_expectedness(s, by=safety["sponsor"], sae_id=sae_id, expected=False))
-    submitted = aware + timedelta(hours=5)
-    with pytest.raises(NotAllowed):
-        safety.run(
-            lambda s: reports.record_susar_submission(
-                s, by=safety["investigator"], sae_id=sae_id, submitted_at=submitted
-            )
-        )
-    sae = safety.run(
-        lambda s: reports.record_susar_submission(
-            s, by=safety["sponsor"], sae_id=sae_id, submitted_at=submitted
-        )
-    )
-    assert sae.susar_reported_at == submitted
