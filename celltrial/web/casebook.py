@@ -1,23 +1,25 @@
 """A subject's casebook at a glance: every form with its status, open queries and signature state.
 
-Read in a handful of queries whatever the number of forms (a subject has some eighty), for the
-casebook page and ``GET /api/v1/subjects/{id}/forms``. A form's full detail (values, SDV,
-signatures) comes from :func:`celltrial.study.forms.service.read`.
+Read in three statements whatever the number of forms (a subject has some eighty), for the
+casebook page and ``GET /api/v1/subjects/{id}/forms``: the subject (its access check), the
+forms with their open-query counts and whether a data lock holds, and the signatures (plus the
+values of the signed forms only, to check that their signatures still hold). A form's full
+detail (values, SDV, signatures) comes from :func:`celltrial.study.forms.service.read`.
 """
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
+from collections import defaultdict
 from datetime import datetime
 
 from pydantic import BaseModel
-from sqlalchemy import func, select
+from sqlalchemy import Exists, Subquery, exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from celltrial.study.forms import service as forms
 from celltrial.study.forms.dictionary import form_definition
 from celltrial.study.forms.models import FormInstance, FormStatus
-from celltrial.study.locks import service as locks
+from celltrial.study.locks.models import DataLock
 from celltrial.study.permissions import Action
 from celltrial.study.queries.lifecycle import QueryStatus
 from celltrial.study.queries.models import DataQuery
@@ -63,6 +65,24 @@ _COLUMNS = (
 )
 
 
+def _open_queries(subject_id: int) -> Subquery:
+    """Open queries per form of the subject."""
+    return (
+        select(DataQuery.form_id, func.count().label("open_queries"))
+        .where(DataQuery.subject_id == subject_id, DataQuery.status != QueryStatus.CLOSED)
+        .group_by(DataQuery.form_id)
+        .subquery()
+    )
+
+
+def _locked(subject_id: int) -> Exists:
+    """Whether a data lock holds on the study or on the subject (as :func:`locks.get_active` reads one)."""
+    return exists().where(
+        DataLock.unlocked_at.is_(None),
+        or_(DataLock.subject_id.is_(None), DataLock.subject_id == subject_id),
+    )
+
+
 def casebook_forms(session: Session, *, subject_id: int, by: User) -> list[FormListItem]:
     """Every form of the subject (by visit, as :func:`forms.list_forms` orders them), as ``by`` may see them.
 
@@ -70,9 +90,11 @@ def casebook_forms(session: Session, *, subject_id: int, by: User) -> list[FormL
     tell whether its signatures still hold.
     """
     subject = subject_for(session, subject_id=subject_id, by=by, action=Action.FORM_VIEW)
+    counts = _open_queries(subject.id)
     rows = session.execute(
-        select(*_COLUMNS)
+        select(*_COLUMNS, func.coalesce(counts.c.open_queries, 0), _locked(subject.id))
         .outerjoin(Visit, Visit.id == FormInstance.visit_id)
+        .outerjoin(counts, counts.c.form_id == FormInstance.id)
         .where(FormInstance.subject_id == subject.id)
         .order_by(
             Visit.target_date.is_(None),
@@ -82,18 +104,8 @@ def casebook_forms(session: Session, *, subject_id: int, by: User) -> list[FormL
             FormInstance.sequence,
         )
     ).all()
-    ids = [row.id for row in rows]
-    if not ids:
+    if not rows:
         return []
-    open_counts: Counter[int] = Counter(
-        dict(
-            session.execute(
-                select(DataQuery.form_id, func.count())
-                .where(DataQuery.subject_id == subject.id, DataQuery.status != QueryStatus.CLOSED)
-                .group_by(DataQuery.form_id)
-            ).all()
-        )
-    )
     signed: dict[str, list[str]] = defaultdict(list)
     for entity_id, digest in session.execute(
         select(Signature.entity_id, Signature.content_hash).where(
@@ -106,12 +118,12 @@ def casebook_forms(session: Session, *, subject_id: int, by: User) -> list[FormL
         signed_ids = [int(entity_id) for entity_id in signed if entity_id.isdigit()]
         for form in session.scalars(select(FormInstance).where(FormInstance.id.in_(signed_ids))):
             current[form.id] = content_hash(forms.signature_content(form))
-    locked = any(locks.get_active(session, subject_id=scope) is not None for scope in (None, subject.id))
+    locked = bool(rows[0][-1])
     items = []
     for row in rows:
         digests = signed.get(str(row.id), [])
         items.append(
-            FormListItem(
+            FormListItem.model_construct(  # the database's own values: nothing to validate
                 id=row.id,
                 visit_id=row.visit_id,
                 form_code=row.form_code,
@@ -121,7 +133,7 @@ def casebook_forms(session: Session, *, subject_id: int, by: User) -> list[FormL
                 version=row.version,
                 updated_at=row.updated_at,
                 updated_by=row.updated_by,
-                open_queries=int(open_counts.get(row.id, 0)),
+                open_queries=int(row[-2]),
                 signed=bool(digests),
                 signature_valid=all(d == current.get(row.id) for d in digests) if digests else None,
                 consent_withdrawn=row.consent_withdrawn,

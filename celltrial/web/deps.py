@@ -1,9 +1,13 @@
 """What a route asks for: the request's unit of work, the signed-in user (bearer token or cookie), CSRF.
 
-The unit of work is one session per request: the sign-in check commits its own short
-transaction, then the route's work is one transaction committed when the route returns and
-before the response is sent (so a failed commit is an error response), rolled back when it
-raises. No connection is held while a request waits for a worker thread.
+The unit of work is one session per request, committed when the route returns and before the
+response is sent (so a failed commit is an error response), rolled back when it raises. No
+connection is held while a request waits for a worker thread:
+
+- an API request's bearer token is checked at the start of the route's own call, in its worker
+  thread and transaction (:class:`~celltrial.web.routing.InRouteCall`): one thread hand-over,
+  one connection checkout and one transaction per request;
+- a page's sign-in check (cookie) commits its own short transaction before the route runs.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from celltrial.errors import NotAllowed, NotAuthenticated
 from celltrial.study.sessions import service as sessions
 from celltrial.study.sessions.models import WebSession
 from celltrial.study.users.models import User
+from celltrial.web.routing import InRouteCall
 from celltrial.web.settings import WebSettings
 
 __all__ = [
@@ -81,22 +86,34 @@ def _end_sign_in_check(session: Session) -> None:
 bearer = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
 
 
-def _api_user(session: DbSession, token: Annotated[str | None, Depends(bearer)]) -> User:
+class _BearerCheck(InRouteCall):
+    """A bearer token to check on the request's session, in the route's own call."""
+
+    def __init__(self, session: Session, secret: str) -> None:
+        self.session = session
+        self.secret = secret
+
+    def resolve(self) -> User:
+        try:
+            return sessions.user_for_token(self.session, secret=self.secret)
+        except NotAllowed as refused:
+            raise NotAuthenticated(refused.message, field=refused.field) from None
+
+
+async def _api_user(session: DbSession, token: Annotated[str | None, Depends(bearer)]) -> User:
+    # Declared to answer a User, which is what the route receives: UnitOfWorkRoute checks the
+    # token (a database read) at the start of the route's call. A missing token is refused here.
     if not token:
         raise NotAuthenticated(
             "sign in first: send 'Authorization: Bearer <token>' with a token from POST /api/v1/auth/token",
             field="authorization",
         )
-    try:
-        user = sessions.user_for_token(session, secret=token)
-    except NotAllowed as refused:
-        raise NotAuthenticated(refused.message, field=refused.field) from None
-    _end_sign_in_check(session)
-    return user
+    return _BearerCheck(session, token)  # type: ignore[return-value]
 
 
 ApiUser = Annotated[User, Depends(_api_user)]
-"""The user of an API request (bearer token)."""
+"""The user of an API request (bearer token), for routes of a
+:class:`~celltrial.web.routing.UnitOfWorkRoute` router (which checks the token)."""
 
 
 @dataclass(frozen=True)
