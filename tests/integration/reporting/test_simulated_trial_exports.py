@@ -15,9 +15,11 @@ from sqlalchemy import func, select
 from celltrial.database import make_engine, session_factory, unit_of_work
 from celltrial.reporting.ctgov_results import quality_problems, write_results
 from celltrial.reporting.fhir_export import unresolved_references, write_fhir
+from celltrial.reporting.figures import swimmer_figure
 from celltrial.reporting.odm import write_odm
 from celltrial.reporting.schemas import define_schema, odm_schema
 from celltrial.reporting.sdtm import write_sdtm
+from celltrial.reporting.swimmer import swimmer_lanes
 from celltrial.reporting.trialdata import efficacy, load_trial_data
 from celltrial.simulate.trial import simulate_trial
 from celltrial.study.forms.models import FormInstance
@@ -50,6 +52,7 @@ def test_a_simulated_trial_exports_to_conformant_sdtm_valid_odm_and_fhir_and_con
                 )
             ).all()
             outcomes = efficacy(data)
+            swimmer = swimmer_figure(swimmer_lanes(data), tmp_path / "swimmer")
             infused = session.scalar(select(func.count()).where(Subject.infusion_date.is_not(None)))
     finally:
         engine.dispose()
@@ -82,6 +85,7 @@ def test_a_simulated_trial_exports_to_conformant_sdtm_valid_odm_and_fhir_and_con
     assert quality_problems(results) == []
     _tumours_and_responses_match_the_forms(tmp_path / "sdtm", saved)
     assert len(outcomes) == infused
+    assert swimmer.png.stat().st_size > 0
 
 
 def _tumours_and_responses_match_the_forms(folder: Path, saved: list[Any]) -> None:
