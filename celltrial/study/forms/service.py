@@ -290,7 +290,13 @@ def _derive(
             for code, data in session.execute(query):
                 others[code].append(data)
         own = {field.name for field in definition.fields if field.computed == name}
-        computed = found.compute(values, others)
+        try:
+            computed = found.compute(values, others)
+        except InvalidInput:
+            # an input outside what the derivation accepts (a marrow blast percentage of 116): the
+            # edit checks raise a query on that field; the derived value stays empty until it is
+            # corrected, and the save itself, like any save with a failed check, goes through
+            computed = {}
         values = {**values, **{key: computed.get(key) for key in own}}
     return {key: value for key, value in values.items() if value is not None}
 

@@ -15,6 +15,7 @@ from celltrial.errors import InvalidInput
 from celltrial.study.audit import service as audit
 from celltrial.study.forms import service as forms
 from celltrial.study.forms.models import FormInstance
+from celltrial.study.queries import service as queries
 from celltrial.study.visits.models import Visit
 
 
@@ -108,3 +109,59 @@ def test_the_response_is_derived_on_save_refused_when_typed_and_follows_a_correc
         ]
     assert [(e.old_value, e.new_value) for e in entries] == [(None, '"pr"'), ('"pr"', '"cr"')]
     assert entries[-1].reason == f"recomputed: lesions form {follow_up} changed"
+
+
+def test_an_implausible_component_raises_its_query_and_leaves_the_response_empty_until_corrected(
+    edc: Edc,
+) -> None:
+    """A transcription error (116% marrow blasts) is saved with a range query, as any failed edit
+    check; the response cannot be derived from it, so it stays empty, and the correction derives it."""
+    subject_id = edc.new_subject()
+    edc.consent(subject_id, day=days_ago(40))
+    baseline = {"diagnosis": "t_cell_all", "marrow_blasts_percent": 62.0, "peripheral_blasts_percent": 4.0}
+    with edc.sessions() as session:
+        screening = session.execute(
+            select(FormInstance.id, FormInstance.version).where(
+                FormInstance.subject_id == subject_id, FormInstance.form_code == "screening"
+            )
+        ).one()
+    edc.run(
+        lambda s: forms.save(
+            s,
+            form_id=screening.id,
+            values=baseline,
+            expected_version=screening.version,
+            by=edc["coordinator"],
+        )
+    )
+    response_values = {
+        "assessment_date": days_ago(2),
+        "disease_type": "leukemia",
+        "methods": ["bone_marrow_morphology"],
+        "marrow_blasts_percent": 116.0,
+        "marrow_adequate": True,
+        "circulating_blasts": False,
+        "extramedullary_disease": "absent",
+        "anc": 1.5,
+        "platelets": 120.0,
+        "mrd_status": "not_done",
+    }
+    response = add(edc, subject_id, "response", response_values)
+    saved, version = data(edc, response)
+    assert saved["marrow_blasts_percent"] == 116.0
+    assert "overall_response" not in saved
+    with edc.sessions() as session:
+        raised = [query.field for query in queries.open_automatic(session, form_id=response)]
+    assert "marrow_blasts_percent" in raised
+    edc.run(
+        lambda s: forms.save(
+            s,
+            form_id=response,
+            values={"marrow_blasts_percent": 1.6},
+            expected_version=version,
+            by=edc["coordinator"],
+            reason="transcription error: 1.6% on the marrow report",
+        )
+    )
+    corrected = data(edc, response)[0]
+    assert (corrected["overall_response"], corrected["response_criteria"]) == ("cr", "nccn_all")
