@@ -1,6 +1,9 @@
 """Data dictionaries: each case report form is a YAML file, read into these models.
 
-One file per form in ``celltrial/study/forms/definitions/<code>.yaml``::
+One file per form: the forms celltrial ships in ``celltrial/study/forms/definitions/<code>.yaml``,
+and the forms a user imported (``celltrial import odm``) in ``$CELLTRIAL_HOME/forms/<code>.yaml``
+(default ``~/.celltrial/forms``; see :func:`imported_forms_dir`), read again whenever that folder
+changes::
 
     code: vital_signs
     name: Vital signs
@@ -27,7 +30,10 @@ logic (all conditions must hold). Cross-field checks may name another form's fie
 from __future__ import annotations
 
 import functools
+import os
 from importlib import resources
+from importlib.abc import Traversable
+from pathlib import Path
 from typing import Any, Literal
 
 import yaml
@@ -44,6 +50,7 @@ __all__ = [
     "FormDefinition",
     "form_definition",
     "form_definitions",
+    "imported_forms_dir",
     "parse_form_definition",
 ]
 
@@ -259,18 +266,24 @@ def parse_form_definition(text: str, *, origin: str) -> FormDefinition:
         raise InvalidInput(first["msg"], field=f"{origin}: {where}") from None
 
 
-@functools.cache
-def form_definitions() -> dict[str, FormDefinition]:
-    """Every form celltrial ships, by code; cross-form references are checked once here."""
-    folder = resources.files("celltrial.study.forms") / "definitions"
+def imported_forms_dir() -> Path:
+    """The folder of imported forms: ``$CELLTRIAL_HOME/forms`` (default ``~/.celltrial/forms``)."""
+    return Path(os.environ.get("CELLTRIAL_HOME") or Path.home() / ".celltrial") / "forms"
+
+
+def _read_folder(entries: list[Traversable] | list[Path]) -> dict[str, FormDefinition]:
     found: dict[str, FormDefinition] = {}
-    for entry in sorted(folder.iterdir(), key=lambda item: item.name):
+    for entry in sorted(entries, key=lambda item: item.name):
         if not entry.name.endswith(".yaml"):
             continue
         definition = parse_form_definition(entry.read_text(encoding="utf-8"), origin=entry.name)
         if f"{definition.code}.yaml" != entry.name:
             raise InvalidInput(f"declares code '{definition.code}'", field=entry.name)
         found[definition.code] = definition
+    return found
+
+
+def _check_references(found: dict[str, FormDefinition]) -> None:
     for definition in found.values():
         for check in definition.checks:
             for operand in check.operands():
@@ -281,7 +294,47 @@ def form_definitions() -> dict[str, FormDefinition]:
                             f"check '{check.id}' names unknown field '{operand}'",
                             field=f"{definition.code}.yaml",
                         )
+
+
+@functools.cache
+def _shipped() -> dict[str, FormDefinition]:
+    found = _read_folder(list((resources.files("celltrial.study.forms") / "definitions").iterdir()))
+    _check_references(found)
     return found
+
+
+def _signature(folder: Path) -> tuple[tuple[str, int, int], ...]:
+    """The imported forms' names, modification times and sizes: any import changes it."""
+    try:
+        with os.scandir(folder) as entries:
+            listed = [(entry.name, entry.stat()) for entry in entries if entry.name.endswith(".yaml")]
+    except (FileNotFoundError, NotADirectoryError):
+        return ()
+    return tuple(sorted((name, stat.st_mtime_ns, stat.st_size) for name, stat in listed))
+
+
+@functools.lru_cache(maxsize=4)
+def _with_imported(folder: Path, signature: tuple[tuple[str, int, int], ...]) -> dict[str, FormDefinition]:
+    shipped = _shipped()
+    if not signature:
+        return shipped
+    imported = _read_folder([folder / name for name, _, _ in signature])
+    for code, definition in imported.items():
+        if code in shipped and shipped[code] != definition:
+            raise InvalidInput(
+                f"form '{code}' is shipped with celltrial and differs from this import; "
+                "give the imported form another code",
+                field=str(folder / f"{code}.yaml"),
+            )
+    found = {**imported, **shipped}
+    _check_references(found)
+    return dict(sorted(found.items()))
+
+
+def form_definitions() -> dict[str, FormDefinition]:
+    """Every form by code: the shipped ones and the imported ones; cross-form references checked."""
+    folder = imported_forms_dir()
+    return _with_imported(folder, _signature(folder))
 
 
 def form_definition(code: str) -> FormDefinition:
