@@ -297,17 +297,18 @@ def _lookup(column: Any, mapping: dict[Any, Any], kind: str) -> Any:
 
 
 def _holds(value: Any, operator: str, limit: Any) -> ir.BooleanValue:
-    scale = ibis.greatest(value.abs(), limit.abs())
-    equal = (value - limit).abs() <= ibis.greatest(scale * 1e-9, 1e-12)
+    """The engine's comparison: equality within ``max(1e-9 × max(|value|, |limit|), 1e-12)``."""
+    tolerance = ibis.greatest(ibis.greatest(value.abs(), limit.abs()) * 1e-9, 1e-12)
+    difference = value - limit
     if operator == ">=":
-        return equal | (value > limit)
+        return difference >= -tolerance
     if operator == ">":
-        return ~equal & (value > limit)
+        return difference > tolerance
     if operator == "<=":
-        return equal | (value < limit)
+        return difference <= tolerance
     if operator == "<":
-        return ~equal & (value < limit)
-    return equal
+        return difference < -tolerance
+    return (difference >= -tolerance) & (difference <= tolerance)
 
 
 def _fold(parts: list[ir.BooleanValue], *, all_of: bool) -> ir.BooleanValue:

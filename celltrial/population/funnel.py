@@ -18,10 +18,12 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-import ibis
 import ibis.expr.types as ir
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 
-__all__ = ["CriterionCount", "Funnel", "Step", "funnel_aggregates", "read_funnel", "with_positions"]
+__all__ = ["CriterionCount", "Funnel", "Step", "tally", "verdict_combinations"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,77 +143,76 @@ class Funnel:
         plt.close(figure)
 
 
-def _fails(verdicts: ir.Table, column: str, kind: str) -> ir.BooleanValue:
-    return (verdicts[column] == (kind == "exclusion")).fill_null(False)
+def verdict_combinations(verdicts: ir.Table, every: list[tuple[str, str, str]]) -> ir.Table:
+    """How many patients share each combination of criterion verdicts: one ``GROUP BY`` over the
+    verdict columns (``every``: criterion id, kind, column), a few thousand rows at most."""
+    return verdicts.group_by([column for _, _, column in every]).aggregate(patients=verdicts.count())
 
 
-def _passes(verdicts: ir.Table, column: str, kind: str) -> ir.BooleanValue:
-    return (verdicts[column] == (kind == "inclusion")).fill_null(False)
+def _codes(combinations: pa.Table, column: str) -> np.ndarray[Any, np.dtype[np.int8]]:
+    """A verdict column as 1 met, 0 not met, -1 unknown."""
+    values = combinations.column(column)
+    met = pc.fill_null(values, False).to_numpy(zero_copy_only=False).astype(np.int8)
+    known = values.is_valid().to_numpy(zero_copy_only=False)
+    return np.where(known, met, np.int8(-1))
 
 
-def with_positions(verdicts: ir.Table, top: list[tuple[str, str, str]]) -> ir.Table:
-    """Add each patient's place in the funnel: the step that excludes them (``first_fail``), the
-    first step the data do not show them to pass (``first_open``), and how many criteria exclude
-    them (``n_fails``). Steps count from 1; ``len(top) + 1`` means none."""
-    last = len(top) + 1
-    first_fail = ibis.cases(*((_fails(verdicts, c, k), i + 1) for i, (_, k, c) in enumerate(top)), else_=last)
-    first_open = ibis.cases(
-        *((~_passes(verdicts, c, k), i + 1) for i, (_, k, c) in enumerate(top)), else_=last
+def _first(flags: np.ndarray[Any, np.dtype[np.bool_]]) -> np.ndarray[Any, np.dtype[np.intp]]:
+    """Per row, the index of the first true column (the number of columns when none)."""
+    first: np.ndarray[Any, np.dtype[np.intp]] = np.where(
+        flags.any(axis=1), flags.argmax(axis=1), flags.shape[1]
     )
-    n_fails = sum((_fails(verdicts, c, k).cast("int32") for _, k, c in top), ibis.literal(0, "int32"))
-    return verdicts.mutate(first_fail=first_fail, first_open=first_open, n_fails=n_fails)
+    return first
 
 
-def funnel_aggregates(
-    verdicts: ir.Table, top: list[tuple[str, str, str]], every: list[tuple[str, str, str]]
-) -> dict[str, Any]:
-    """Aggregate expressions over ``verdicts`` (from :func:`with_positions`; rows: patients alive
-    on the as-of date). ``top`` and ``every`` list (criterion id, kind, column) of the decision's
-    criteria and of all criteria, in protocol order.
-    """
-    first_fail, first_open, n_fails = verdicts.first_fail, verdicts.first_open, verdicts.n_fails
-    aggregates: dict[str, Any] = {"total": verdicts.count()}
-    for i, (_, kind, column) in enumerate(top, start=1):
-        aggregates[f"remaining_{i}"] = (first_fail > i).sum()
-        aggregates[f"failed_{i}"] = (first_fail == i).sum()
-        aggregates[f"unknown_{i}"] = ((first_fail >= i) & verdicts[column].isnull()).sum()
-        aggregates[f"confirmed_{i}"] = (first_open > i).sum()
-        aggregates[f"alone_{i}"] = _fails(verdicts, column, kind).sum()
-        aggregates[f"only_{i}"] = (_fails(verdicts, column, kind) & (n_fails == 1)).sum()
-    for i, (_, _, column) in enumerate(every, start=1):
-        value = verdicts[column]
-        aggregates[f"met_{i}"] = (value == True).fill_null(False).sum()  # noqa: E712
-        aggregates[f"notmet_{i}"] = (value == False).fill_null(False).sum()  # noqa: E712
-        aggregates[f"unk_{i}"] = value.isnull().sum()
-    return aggregates
-
-
-def read_funnel(
-    row: dict[str, Any],
+def tally(
+    combinations: pa.Table,
     top: list[tuple[str, str, str]],
     every: list[tuple[str, str, str]],
     as_of: date,
     deceased: int,
 ) -> Funnel:
-    """Build the :class:`Funnel` from the one-row result of :func:`funnel_aggregates`."""
+    """The funnel from :func:`verdict_combinations` (rows: patients alive on the as-of date).
 
-    def n(key: str) -> int:
-        value = row.get(key)
-        return int(value) if value is not None else 0
+    ``top`` and ``every`` list (criterion id, kind, column) of the decision's criteria and of all
+    criteria, in protocol order. A patient's first failing step (``first_fail``) and first step
+    the data do not show them to pass (``first_open``) place them in the funnel.
+    """
+    n = combinations.column("patients").to_numpy(zero_copy_only=False).astype(np.int64)
+    codes = {column: _codes(combinations, column) for _, _, column in every}
+    width = (len(n), len(top))
+    fails, passes = np.zeros(width, dtype=bool), np.zeros(width, dtype=bool)
+    for i, (_, kind, column) in enumerate(top):
+        fails[:, i] = codes[column] == (0 if kind == "inclusion" else 1)
+        passes[:, i] = codes[column] == (1 if kind == "inclusion" else 0)
+    first_fail, first_open = _first(fails), _first(~passes)
+    single = fails.sum(axis=1) == 1
+
+    def count(selected: np.ndarray[Any, np.dtype[np.bool_]]) -> int:
+        return int(n[selected].sum())
 
     steps = tuple(
-        Step(cid, kind, n(f"remaining_{i}"), n(f"failed_{i}"), n(f"unknown_{i}"), n(f"confirmed_{i}"))
-        for i, (cid, kind, _) in enumerate(top, start=1)
+        Step(
+            cid,
+            kind,
+            remaining=count(first_fail > i),
+            failed=count(first_fail == i),
+            unknown=count((first_fail >= i) & (codes[column] == -1)),
+            confirmed=count(first_open > i),
+        )
+        for i, (cid, kind, column) in enumerate(top)
     )
     return Funnel(
-        total=n("total"),
+        total=int(n.sum()),
         as_of=as_of,
         deceased=deceased,
         steps=steps,
-        failed_alone={cid: n(f"alone_{i}") for i, (cid, _, _) in enumerate(top, start=1)},
-        failed_only={cid: n(f"only_{i}") for i, (cid, _, _) in enumerate(top, start=1)},
+        failed_alone={cid: count(fails[:, i]) for i, (cid, _, _) in enumerate(top)},
+        failed_only={cid: count(fails[:, i] & single) for i, (cid, _, _) in enumerate(top)},
         criteria=tuple(
-            CriterionCount(cid, kind, n(f"met_{i}"), n(f"notmet_{i}"), n(f"unk_{i}"))
-            for i, (cid, kind, _) in enumerate(every, start=1)
+            CriterionCount(
+                cid, kind, count(codes[column] == 1), count(codes[column] == 0), count(codes[column] == -1)
+            )
+            for cid, kind, column in every
         ),
     )

@@ -13,33 +13,24 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
-from typing import Any
 
 import ibis
 import ibis.expr.types as ir
 
-from celltrial.eligibility.compiled import CompiledRules
+from celltrial.eligibility.compiled import CompiledCondition, CompiledNode
 from celltrial.eligibility.engine import compiled
 from celltrial.eligibility.rules import load_rules
-from celltrial.population.compiler import (
-    LeafCompiler,
-    UnitKey,
-    VerdictCompiler,
-    column_name,
-    leaf_column,
-    leaves,
-)
+from celltrial.population.compiler import LeafCompiler, UnitKey, VerdictCompiler, column_name, leaves
 from celltrial.population.concepts import ConceptMap, resolve_concepts
-from celltrial.population.funnel import Funnel, funnel_aggregates, read_funnel, with_positions
+from celltrial.population.funnel import Funnel, tally, verdict_combinations
+from celltrial.population.patients import condition_codes, leaf_slots, leaf_table, packed_words, value_codes
 from celltrial.population.records import (
     condition_columns,
     condition_records,
-    condition_tables,
     fact_windows,
     person_table,
     value_facts,
     value_records,
-    value_tables,
 )
 from celltrial.population.source import OmopSource
 from celltrial.protocol.library import load_settings
@@ -115,46 +106,6 @@ def _units(
     return units
 
 
-def leaf_table(
-    persons: ir.Table,
-    tables: list[tuple[ir.Table, list[str]]],
-    compiler: LeafCompiler,
-    rules: CompiledRules,
-    materialise: Callable[[ir.Table], ir.Table] = lambda table: table,
-) -> ir.Table:
-    """One row per person: id, death date and the verdict of every leaf rule."""
-    every = leaves(rules)
-    joined = persons
-    columns: dict[str, Any] = {"person_id": persons.person_id, "death_date": persons.death_date}
-    for index, (table, facts) in enumerate(tables):
-        mine = [node for node in every if getattr(node, "fact", None) in facts]
-        if not mine:
-            continue
-        key = f"_key{index}"
-        for fact in facts:
-            table = compiler.prepare(fact, table)
-        if len(facts) > 1:
-            table = materialise(table)  # keeps each value's expression out of every leaf that reads it
-        part = table.select(
-            **{key: table.person_id}, **{leaf_column(n.id): compiler.leaf(n, table) for n in mine}
-        )
-        joined = joined.left_join(part, joined.person_id == part[key])
-        for node in mine:
-            found = part[leaf_column(node.id)]
-            # a person without any record of the fact gets the absent verdict; an unknown stays unknown
-            columns[leaf_column(node.id)] = ibis.cases(
-                (part[key].isnull(), compiler.absent(node)), else_=found
-            )
-    for node in every:
-        if leaf_column(node.id) in columns:
-            continue
-        if getattr(node, "fact", None) is None:
-            columns[leaf_column(node.id)] = compiler.leaf(node, persons)
-        else:
-            columns[leaf_column(node.id)] = compiler.absent(node)
-    return joined.select(**columns)
-
-
 def prescreen(
     source: OmopSource,
     *,
@@ -171,34 +122,36 @@ def prescreen(
     windows = fact_windows(rules)
     facts = value_facts(concepts, windows)
     conditions = condition_columns(concepts)
-    values = _materialise(source, value_records(source, concepts, windows, as_of), "values")
-    found = _materialise(source, condition_records(source, concepts, as_of), "conditions")
+    values = value_records(source, concepts, windows, as_of)
     step("units")
     units = _units(source, concepts, values, facts)
     step("verdicts")
-    tables = [
-        *value_tables(values, concepts, facts, source.engine),
-        *condition_tables(found, conditions, source.engine),
-    ]
     compiler = LeafCompiler(concepts, units, as_of)
-    leaf_rows = leaf_table(
-        person_table(source), tables, compiler, rules, lambda table: _materialise(source, table, "facts")
-    )
-    patients = _materialise(source, leaf_rows, "leaves")
+    every_leaf = leaves(rules)
+    by_fact: dict[str, list[CompiledNode]] = {}
+    for node in every_leaf:
+        fact = getattr(node, "fact", None)
+        if fact in facts or (isinstance(node, CompiledCondition) and fact in conditions):
+            by_fact.setdefault(fact, []).append(node)
+    slots = leaf_slots(by_fact)
+    parts = [
+        value_codes(values, facts, every_leaf, compiler, concepts, slots, source.engine),
+        condition_codes(condition_records(source, concepts, as_of), conditions, every_leaf, compiler, slots),
+    ]
+    words = packed_words(person_table(source), [part for part in parts if part is not None], slots)
+    patients = leaf_table(_materialise(source, words, "patients"), every_leaf, slots, compiler)
     expressions = VerdictCompiler(rules, patients).criteria()
     alive = patients.death_date.isnull() | (patients.death_date > ibis.literal(as_of, "date"))
-    chosen = patients.filter(alive).select(
+    verdicts = patients.filter(alive).select(
         "person_id", **{column_name(cid): expr for cid, expr in expressions.items()}
     )
-    verdicts = _materialise(source, chosen, "verdicts")
     deceased = int(patients.filter(~alive).count().to_pyarrow().as_py())
     step("funnel")
     kinds = {c.id: c.kind for c in rules.criteria}
     every = [(c.id, c.kind, column_name(c.id)) for c in rules.criteria]
     top = [(cid, kinds[cid], column_name(cid)) for cid in rules.top_level]
-    verdicts = _materialise(source, with_positions(verdicts, top), "positions")
-    row = verdicts.aggregate(**funnel_aggregates(verdicts, top, every)).to_pyarrow().to_pylist()[0]
-    funnel = read_funnel(row, top, every, as_of, deceased)
+    combinations = verdict_combinations(verdicts, every).to_pyarrow()
+    funnel = tally(combinations, top, every, as_of, deceased)
     notes = (*concepts.notes, *_judgment_notes(rules.judgment_ids))
     funnel = replace(funnel, source=source.name, engine=source.engine, notes=notes)
     return PrescreenRun(funnel, verdicts, tuple(every))

@@ -5,20 +5,21 @@ checks its date against the rule's window afterwards; a record dated after the s
 the most recent and makes the rule ``unknown``. So one record per person and fact suffices: the
 latest by (date, table, row id). Only records from the fact's widest window on can decide
 (:func:`fact_windows`), so :func:`value_records` reads ``measurement`` and ``observation`` once,
-keeping those records of the rules' concepts; :func:`value_tables` then takes each person's latest
-(``arg_max``), giving columns ``<fact>__day``, ``__number``, ``__answer``, ``__text``,
-``__unit_id``, ``__unit_src``, ``__uln``.
+keeping those records of the rules' concepts with their fact's index and an order key; the fields
+a fact's rules read are ``day``, ``value`` or ``number``, ``answer``, ``text``, ``unit_id``,
+``unit_src`` and ``uln`` (:func:`columns_of`). :mod:`.patients` keeps each leaf's verdict on the
+latest record.
 
-Conditions (:func:`condition_records`, :func:`condition_tables`) are summarised per person and
-fact: how many records, whether one is dated after the screening date, how many are present /
-active, and the latest onset of each (``<fact>__rows``, ``__problem``, ``__present``, ``__active``,
-``__present_last``, ``__active_last``, ``__present_undated``, ``__active_undated``). A condition is
-active on the screening date unless its ``condition_end_date`` is on or before it.
+Conditions (:func:`condition_records`) are summarised per person and fact
+(:func:`condition_aggregates`): how many records, whether one is dated after the screening date,
+how many are present / active, and the latest onset of each (``<fact>__rows``, ``__problem``,
+``__present``, ``__active``, ``__present_last``, ``__active_last``, ``__present_undated``,
+``__active_undated``). A condition is active on the screening date unless its
+``condition_end_date`` is on or before it.
 """
 
 from __future__ import annotations
 
-import datetime
 from datetime import date, timedelta
 from typing import Any
 
@@ -37,14 +38,13 @@ from celltrial.population.source import OmopSource
 
 __all__ = [
     "columns_of",
+    "condition_aggregates",
     "condition_columns",
     "condition_records",
-    "condition_tables",
     "fact_windows",
     "person_table",
     "value_facts",
     "value_records",
-    "value_tables",
 ]
 
 CONDITION_COLUMNS = (
@@ -215,53 +215,6 @@ def value_records(
     return measured.union(observed)
 
 
-@ibis.udf.agg.builtin(name="arg_max_null")  # type: ignore[untyped-decorator]
-def _latest_number(arg: float, key: int) -> float:  # type: ignore[empty-body]
-    """DuckDB's arg_max_null: the value at the highest key, NULL included."""
-
-
-@ibis.udf.agg.builtin(name="arg_max_null")  # type: ignore[untyped-decorator]
-def _latest_integer(arg: int, key: int) -> int:  # type: ignore[empty-body]
-    """DuckDB's arg_max_null for integers."""
-
-
-@ibis.udf.agg.builtin(name="arg_max_null")  # type: ignore[untyped-decorator]
-def _latest_text(arg: str, key: int) -> str:  # type: ignore[empty-body]
-    """DuckDB's arg_max_null for text."""
-
-
-@ibis.udf.agg.builtin(name="arg_max_null")  # type: ignore[untyped-decorator]
-def _latest_day(arg: datetime.date, key: int) -> datetime.date:  # type: ignore[empty-body]
-    """DuckDB's arg_max_null for dates."""
-
-
-_DUCKDB_LATEST = {
-    "day": _latest_day,
-    "number": _latest_number,
-    "value": _latest_number,
-    "answer": _latest_integer,
-    "text": _latest_text,
-    "unit_id": _latest_integer,
-    "unit_src": _latest_text,
-    "uln": _latest_number,
-}
-
-
-def _latest(rows: ir.Table, fact: str, columns: tuple[str, ...], engine: str) -> ir.Table:
-    """Per person, the fact's latest record (highest order key): columns ``<fact>__<field>``.
-
-    DuckDB gets its native ``arg_max_null`` (ibis's portable arg-max is an ordered aggregate there,
-    several times slower); PostgreSQL and Spark get ibis's ``argmax``.
-    """
-    aggregates: dict[str, Any] = {}
-    for column in columns:
-        if engine == "duckdb":
-            aggregates[f"{fact}__{column}"] = _DUCKDB_LATEST[column](rows[column], rows.key)
-        else:
-            aggregates[f"{fact}__{column}"] = rows[column].argmax(rows.key)
-    return rows.group_by("person_id").aggregate(**aggregates)
-
-
 def condition_records(source: OmopSource, concepts: ConceptMap, as_of: date) -> ir.Table:
     """Every record of a condition the rules read: person, fact index, onset, present, active, problem.
 
@@ -336,7 +289,8 @@ def condition_records(source: OmopSource, concepts: ConceptMap, as_of: date) -> 
     return rows
 
 
-def _condition_aggregates(rows: ir.Table, fact: str, mine: Any) -> dict[str, Any]:
+def condition_aggregates(rows: ir.Table, fact: str, mine: Any) -> dict[str, Any]:
+    """A condition fact's summary columns (``<fact>__rows`` ...) over the rows where ``mine`` holds."""
     present = mine & rows.present
     active = present & rows.active
     return {
@@ -349,10 +303,6 @@ def _condition_aggregates(rows: ir.Table, fact: str, mine: Any) -> dict[str, Any
         f"{fact}__present_undated": (present & rows.day.isnull()).sum(),
         f"{fact}__active_undated": (active & rows.day.isnull()).sum(),
     }
-
-
-def _condition_summary(rows: ir.Table, fact: str) -> ir.Table:
-    return rows.group_by("person_id").aggregate(**_condition_aggregates(rows, fact, rows.present.notnull()))
 
 
 def person_table(source: OmopSource) -> ir.Table:
@@ -371,39 +321,6 @@ def person_table(source: OmopSource) -> ir.Table:
     )
     joined = persons.left_join(first, persons.person_id == first._key)
     return joined.select(*persons.columns, "death_date")
-
-
-def value_tables(
-    records: ir.Table, concepts: ConceptMap, facts: list[str], engine: str
-) -> list[tuple[ir.Table, list[str]]]:
-    """Per person, each fact's latest record (``<fact>__<field>``), from :func:`value_records`.
-
-    DuckDB: one table per fact (a group-by each, joined later: cheaper than filtered aggregates
-    over every row). Spark and PostgreSQL: one table with filtered aggregates (one shuffle).
-    """
-    if engine == "duckdb":
-        return [
-            (_latest(records.filter(records.fact == index), fact, columns_of(concepts, fact), engine), [fact])
-            for index, fact in enumerate(facts)
-        ]
-    aggregates: dict[str, Any] = {}
-    for index, fact in enumerate(facts):
-        for column in columns_of(concepts, fact):
-            aggregates[f"{fact}__{column}"] = records[column].argmax(records.key, where=records.fact == index)
-    return [(records.group_by("person_id").aggregate(**aggregates), list(facts))] if facts else []
-
-
-def condition_tables(records: ir.Table, facts: list[str], engine: str) -> list[tuple[ir.Table, list[str]]]:
-    """Per person with a record, each condition's summary, from :func:`condition_records`."""
-    if engine == "duckdb":
-        return [
-            (_condition_summary(records.filter(records.fact == index), fact), [fact])
-            for index, fact in enumerate(facts)
-        ]
-    aggregates: dict[str, Any] = {}
-    for index, fact in enumerate(facts):
-        aggregates.update(_condition_aggregates(records, fact, records.fact == index))
-    return [(records.group_by("person_id").aggregate(**aggregates), list(facts))] if facts else []
 
 
 def _birth_date(person: ir.Table) -> ir.DateValue:

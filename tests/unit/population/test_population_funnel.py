@@ -8,19 +8,15 @@ from pathlib import Path
 import ibis
 import pytest
 
-from celltrial.population.funnel import funnel_aggregates, read_funnel, with_positions
-
-pytestmark = pytest.mark.filterwarnings("ignore:fetch_arrow_table:DeprecationWarning")
+from celltrial.population.funnel import Funnel, tally, verdict_combinations
 
 TOP = [("I1", "inclusion", "I1"), ("E1", "exclusion", "E1")]
 
 
-def _funnel(rows: dict[str, list[bool | None]]) -> object:
-    con = ibis.duckdb.connect()
-    table = con.create_table("verdicts", ibis.memtable(rows, schema={"I1": "boolean", "E1": "boolean"}))
-    positioned = with_positions(table, TOP)
-    row = positioned.aggregate(**funnel_aggregates(positioned, TOP, TOP)).to_pyarrow().to_pylist()[0]
-    return read_funnel(row, TOP, TOP, date(2025, 6, 1), deceased=2)
+def _funnel(rows: dict[str, list[bool | None]]) -> Funnel:
+    table = ibis.memtable(rows, schema={"I1": "boolean", "E1": "boolean"})
+    combinations = ibis.duckdb.connect().to_pyarrow(verdict_combinations(table, TOP))
+    return tally(combinations, TOP, TOP, date(2025, 6, 1), deceased=2)
 
 
 # Patients:      a     b      c     d     e
