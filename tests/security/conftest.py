@@ -67,3 +67,19 @@ def client(world: World) -> Iterator[TestClient]:
 def as_role(client: TestClient, world: World) -> dict[str, dict[str, str]]:
     """Bearer headers by role name (and ``investigator_b``, ``coordinator_b``)."""
     return {who: token_headers(client, username) for who, username in world.usernames.items()}
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Every security test runs at two scales: as part of ``make test`` and, under the ``stress``
+    marker, in ``make test-stress`` (where ``CELLTRIAL_STRESS=1`` asks for the full counts), so
+    that the stress report has this folder's fuzz and attack figures."""
+    if "security_scale" in metafunc.fixturenames and metafunc.definition.get_closest_marker("stress") is None:
+        metafunc.parametrize(
+            "security_scale", [pytest.param("make-test"), pytest.param("stress", marks=pytest.mark.stress)]
+        )
+
+
+@pytest.fixture(autouse=True)
+def security_scale(request: pytest.FixtureRequest) -> str:
+    """The scale a test runs at (see :func:`pytest_generate_tests`)."""
+    return str(getattr(request, "param", "stress"))
