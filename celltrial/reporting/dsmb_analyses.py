@@ -24,6 +24,7 @@ Clopper–Pearson intervals (:mod:`celltrial.analysis.proportions`), Kaplan–Me
   sensitivity analysis.
 - **Duration of response**: the responders' duration of response
   (:mod:`celltrial.analysis.subject_efficacy`), with the protocol's HSCT censoring.
+- **Overall survival by disease** (leukaemia vs lymphoma), a subgroup analysis.
 - **Median follow-up**: reverse Kaplan–Meier of overall survival (Schemper & Smith 1996).
 - **Kinetics**: NCA per subject with the protocol's LLOQ (``analysis.kinetics_lloq_copies_per_ug``).
 """
@@ -53,7 +54,7 @@ from celltrial.analysis.stopping import (
     SafetyStoppingRule,
     operating_characteristics,
 )
-from celltrial.analysis.survival import KaplanMeierSummary, TimeUnit, kaplan_meier
+from celltrial.analysis.survival import KaplanMeierSummary, TimeUnit, kaplan_meier, kaplan_meier_by_group
 from celltrial.errors import InvalidInput
 from celltrial.reporting.dsmb_data import (
     SubjectCourse,
@@ -82,6 +83,7 @@ __all__ = [
     "data_version",
     "kinetics_summary",
     "response_rates",
+    "survival_by_disease",
     "survival_endpoints",
 ]
 
@@ -151,6 +153,8 @@ class TrialAnalyses:
     rates: tuple[RateRow, ...]
     subgroup_rates: tuple[RateRow, ...]
     survival: tuple[SurvivalEndpoint, ...]
+    survival_by_disease: dict[str, KaplanMeierSummary]
+    """Overall survival of the leukaemia and the lymphoma subjects (empty before any infusion)."""
     kinetics: dict[str, KineticParameters]
     kinetics_summary: tuple[KineticsSummaryRow, ...]
     lloq: float
@@ -282,6 +286,21 @@ def survival_endpoints(
     )
 
 
+def survival_by_disease(
+    courses: Sequence[SubjectCourse], *, landmarks: Sequence[int]
+) -> dict[str, KaplanMeierSummary]:
+    """Overall survival by disease (leukaemia vs lymphoma), on the same numbers-at-risk months."""
+    if not courses:
+        return {}
+    return kaplan_meier_by_group(
+        [float(c.death_day if c.death_day is not None else c.last_alive_day) for c in courses],
+        [c.death_day is not None for c in courses],
+        [c.disease for c in courses],
+        time_unit=TimeUnit.DAYS,
+        landmarks_months=tuple(float(m) for m in landmarks),
+    )
+
+
 def _summary_row(
     parameter: str, unit: str, values: list[float], geometric: bool = False
 ) -> KineticsSummaryRow:
@@ -344,6 +363,7 @@ def analyse(
             censor_at_hsct=settings.censor_at_consolidative_hsct.value,
             landmarks=settings.landmarks_months.value,
         ),
+        survival_by_disease=survival_by_disease(courses, landmarks=settings.landmarks_months.value),
         kinetics=kinetics,
         kinetics_summary=kinetics_summary(kinetics),
         lloq=lloq,

@@ -107,6 +107,12 @@ def _km(key: str) -> Callable[[TrialAnalyses], Figure]:
     return draw_endpoint
 
 
+def _os_by_disease(analyses: TrialAnalyses) -> Figure:
+    if not analyses.survival_by_disease:
+        raise InvalidInput("no subject to estimate overall survival from", field="cutoff")
+    return draw_kaplan_meier(analyses.survival_by_disease, title="Overall survival by disease")
+
+
 def _swimmer(analyses: TrialAnalyses) -> Figure:
     _infused(analyses)
     return draw_swimmer(swimmer_lanes(analyses.courses), title="Time on study after infusion")
@@ -148,6 +154,7 @@ FIGURES: Mapping[str, FigureSpec] = {
     "os": FigureSpec("Overall survival", _km("os")),
     "efs": FigureSpec("Event-free survival", _km("efs")),
     "dor": FigureSpec("Duration of response", _km("dor")),
+    "os-by-disease": FigureSpec("Overall survival by disease", _os_by_disease),
     "expansion": FigureSpec("CAR-T expansion and persistence", _expansion),
 }
 """Every figure by the name its web route uses."""
@@ -173,4 +180,5 @@ def available(analyses: TrialAnalyses) -> tuple[str, ...]:
     }
     for key in ("os", "efs", "dor"):
         has[key] = analyses.endpoint(key).summary is not None
+    has["os-by-disease"] = bool(analyses.survival_by_disease)
     return tuple(name for name in FIGURES if has[name])

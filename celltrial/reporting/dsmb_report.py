@@ -442,6 +442,10 @@ def _time_to_event(analyses: TrialAnalyses) -> list[Flowable]:
         ["Endpoint", "N", "Events", "Median, months (95% CI)", *[f"at {m}" for m in landmarks]]
     ]
     rows += [_survival_rows(e.name, e.summary) for e in analyses.survival]
+    rows += [
+        _survival_rows(f"Overall survival, {group}", summary)
+        for group, summary in analyses.survival_by_disease.items()
+    ]
     follow_up = _median(os_summary.median_follow_up) if os_summary else "—"
     story: list[Flowable] = [
         Paragraph(SECTIONS[4], styles["h1"]),
@@ -458,7 +462,7 @@ def _time_to_event(analyses: TrialAnalyses) -> list[Flowable]:
         Paragraph(f"<b>{_escape(e.name)}</b>: {_escape(e.definition)}.", styles["small"])
         for e in analyses.survival
     ]
-    for key in ("os", "efs", "dor"):
+    for key in ("os", "efs", "dor", "os-by-disease"):
         story += [CondPageBreak(110 * mm), _figure(analyses, key, max_height=105 * mm)]
     story.append(PageBreak())
     return story

@@ -151,22 +151,20 @@ def draw_crs_icans_timeline(
     figure = Figure(figsize=(8.0, 1.6 + 0.32 * len(ordered)))
     axes = figure.subplots()
     for row, lane in enumerate(ordered):
-        for day in lane.days:
-            if not 0 <= day.day <= TIMELINE_LAST_DAY:
-                continue
-            for offset, grade in ((0.18, day.crs_grade), (-0.18, day.icans_grade)):
-                axes.barh(
-                    row + offset,
-                    0.9,
-                    left=day.day - 0.45,
-                    height=0.34,
-                    color=GRADE_COLOURS[grade],
-                    edgecolor="none",
-                )
-            if day.tocilizumab:
-                axes.plot(day.day, row + 0.44, "v", color="#1565c0", markersize=4)
-            if day.corticosteroids:
-                axes.plot(day.day, row - 0.44, "D", color="#6a1b9a", markersize=3)
+        shown = [day for day in lane.days if 0 <= day.day <= TIMELINE_LAST_DAY]
+        for offset, grades in ((0.18, [d.crs_grade for d in shown]), (-0.18, [d.icans_grade for d in shown])):
+            axes.broken_barh(
+                [(day.day - 0.45, 0.9) for day in shown],
+                (row + offset - 0.17, 0.34),
+                facecolors=[GRADE_COLOURS[grade] for grade in grades],
+                edgecolors="none",
+            )
+        toci = [day.day for day in shown if day.tocilizumab]
+        steroids = [day.day for day in shown if day.corticosteroids]
+        if toci:
+            axes.plot(toci, [row + 0.44] * len(toci), "v", color="#1565c0", markersize=4)
+        if steroids:
+            axes.plot(steroids, [row - 0.44] * len(steroids), "D", color="#6a1b9a", markersize=3)
     axes.set_yticks(range(len(ordered)), [lane.subject for lane in ordered], fontsize=7)
     axes.set_ylim(-0.7, len(ordered) - 0.3)
     axes.set_xlim(-0.7, TIMELINE_LAST_DAY + 0.7)

@@ -6,7 +6,6 @@ from pathlib import Path
 
 import pytest
 from matplotlib.colors import to_hex
-from matplotlib.patches import Rectangle
 
 from celltrial.analysis.stopping import SafetyStoppingRule, operating_characteristics
 from celltrial.errors import InvalidInput
@@ -52,14 +51,18 @@ def test_the_crs_icans_timeline_colours_each_day_by_grade_and_marks_the_drugs(tm
     lanes = [_lane("S01-001", (0, 0), (1, 0), (2, 0), (3, 2), (1, 1)), _lane("S01-002", (0, 0), (1, 0))]
     figure = draw_crs_icans_timeline(lanes)
     axes = figure.axes[0]
-    bars = [patch for patch in axes.patches if isinstance(patch, Rectangle)]
-    assert len(bars) == 2 * (5 + 2)
-    colours = {to_hex(bar.get_facecolor()) for bar in bars}
-    assert {GRADE_COLOURS[grade] for grade in (0, 1, 2, 3)} <= colours
+    rows = axes.collections
+    assert len(rows) == 2 * 2
+    assert sum(len(row.get_paths()) for row in rows) == 2 * (5 + 2)
+    top_crs = rows[2]  # S01-001, drawn second: CRS 0, 1, 2, 3, 1
+    assert [to_hex(colour) for colour in top_crs.get_facecolors()] == [
+        GRADE_COLOURS[g] for g in (0, 1, 2, 3, 1)
+    ]
+    colours = {to_hex(colour) for row in rows for colour in row.get_facecolors()}
     assert GRADE_COLOURS[4] not in colours
     assert [label.get_text() for label in axes.get_yticklabels()] == ["S01-002", "S01-001"]
-    markers = [line for line in axes.get_lines() if line.get_marker() in ("v", "D")]
-    assert sorted(line.get_marker() for line in markers) == ["D", "v", "v"]
+    markers = {line.get_marker(): list(line.get_xdata()) for line in axes.get_lines()}
+    assert markers == {"v": [2, 3], "D": [3]}
     files = crs_icans_timeline_figure(lanes, tmp_path / "timeline")
     assert files.png.read_bytes().startswith(b"\x89PNG")
     assert files.svg.read_bytes().lstrip().startswith(b"<?xml")
