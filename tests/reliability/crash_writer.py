@@ -36,7 +36,7 @@ from celltrial.study.forms import service as forms
 from celltrial.study.forms.models import FormInstance
 from celltrial.study.safety import service as safety
 from celltrial.study.subjects.models import Subject
-from celltrial.study.subjects.status import SubjectStatus
+from celltrial.study.subjects.status import ENROLLED_STATUSES
 from celltrial.study.users import service as users
 
 NEXT_STEP = {
@@ -53,11 +53,9 @@ def say(line: str) -> None:
 
 
 def enrolled(session: Session) -> list[int]:
-    return list(
-        session.scalars(
-            select(Subject.id).where(Subject.status == SubjectStatus.ENROLLED).order_by(Subject.id)
-        )
-    )
+    """Subjects on the trial (enrolled, or apheresed once their collection is recorded)."""
+    query = select(Subject.id).where(Subject.status.in_(ENROLLED_STATUSES)).order_by(Subject.id)
+    return list(session.scalars(query))
 
 
 def save_form(session: Session, pick: random.Random, subject_ids: list[int]) -> str:
