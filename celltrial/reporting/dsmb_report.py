@@ -385,7 +385,7 @@ def _stopping(analyses: TrialAnalyses) -> list[Flowable]:
         Spacer(1, 3 * mm),
         _figure(analyses, "stopping-rule", max_height=80 * mm),
         Paragraph("3.2 Subjects in the rule", styles["h2"]),
-        _table(subject_rows, [24 * mm, 34 * mm, 14 * mm, 102 * mm]),
+        _table(subject_rows, [22 * mm, 46 * mm, 12 * mm, 94 * mm]),
         PageBreak(),
     ]
 
