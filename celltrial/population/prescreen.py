@@ -32,7 +32,7 @@ from celltrial.population.records import (
     value_facts,
     value_records,
 )
-from celltrial.population.source import OmopSource
+from celltrial.population.source import OmopSource, duckdb_temp_table
 from celltrial.protocol.library import load_settings
 
 __all__ = ["STAGES", "PrescreenRun", "prescreen", "unit_code"]
@@ -168,4 +168,6 @@ def _materialise(source: OmopSource, table: ir.Table, name: str) -> ir.Table:
     if source.engine == "spark":
         return table.cache()
     unique = f"celltrial_{name}_{uuid.uuid4().hex[:8]}"
+    if source.engine == "duckdb":
+        return duckdb_temp_table(source.con, unique, table)
     return source.con.create_table(unique, table, temp=True)

@@ -28,6 +28,7 @@ from typing import Any, Literal
 from urllib.parse import parse_qs, urlparse
 
 import ibis
+import ibis.expr.operations as ops
 import ibis.expr.types as ir
 
 from celltrial.errors import InvalidInput, ServiceUnavailable
@@ -37,6 +38,8 @@ __all__ = [
     "REQUIRED_COLUMNS",
     "Engine",
     "OmopSource",
+    "duckdb_table",
+    "duckdb_temp_table",
     "open_source",
 ]
 
@@ -179,10 +182,43 @@ def _table_files(directory: Path) -> dict[str, Path]:
 
 def _read_file(con: Any, name: str, path: Path) -> ir.Table:
     if path.is_dir():
-        return con.read_parquet(str(path / "*.parquet"), table_name=name)
-    if path.suffix.lower() == ".csv":
-        return con.read_csv(str(path), table_name=name)
-    return con.read_parquet(str(path), table_name=name)
+        reader = f"read_parquet({_sql_text(str(path / '*.parquet'))})"
+    elif path.suffix.lower() == ".csv":
+        reader = f"read_csv_auto({_sql_text(str(path))})"
+    else:
+        reader = f"read_parquet({_sql_text(str(path))})"
+    con.con.execute(f"CREATE TEMP VIEW {_sql_name(name)} AS SELECT * FROM {reader}")
+    return duckdb_table(con, name)
+
+
+def _sql_text(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _sql_name(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def duckdb_table(con: Any, name: str, schema: ibis.Schema | None = None) -> ir.Table:
+    """An ibis table over DuckDB table or view ``name`` (its schema read with ``DESCRIBE`` unless given).
+
+    ibis 12.0's own ``table``/``read_parquet``/``create_table`` read the schema through DuckDB's
+    ``fetch_arrow_table``, deprecated since DuckDB 1.5 (a DeprecationWarning on every call; ibis
+    main has moved to ``to_arrow_table``, unreleased). Reading it here with ``fetchall`` avoids that.
+    """
+    if schema is None:
+        described = con.con.execute(f"DESCRIBE {_sql_name(name)}").fetchall()
+        mapper = con.compiler.type_mapper
+        schema = ibis.schema(
+            {str(row[0]): mapper.from_string(str(row[1]), nullable=row[2] == "YES") for row in described}
+        )
+    return ops.DatabaseTable(name, schema=schema, source=con, namespace=ops.Namespace()).to_expr()
+
+
+def duckdb_temp_table(con: Any, name: str, table: ir.Table) -> ir.Table:
+    """Compute ``table`` into DuckDB temporary table ``name`` (see :func:`duckdb_table`)."""
+    con.con.execute(f"CREATE TEMP TABLE {_sql_name(name)} AS {con.compile(table)}")
+    return duckdb_table(con, name, table.schema())
 
 
 def _open_duckdb_file(path: Path, location: str) -> OmopSource:
@@ -194,7 +230,11 @@ def _open_duckdb_file(path: Path, location: str) -> OmopSource:
         "SELECT DISTINCT table_name FROM information_schema.tables WHERE table_schema = current_schema()"
     ).fetchall()  # ibis's list_tables calls an API DuckDB 2 removed
     names = {str(row[0]).lower(): str(row[0]) for row in listed}
-    tables = {name: con.table(names[name]) for name in (*REQUIRED_COLUMNS, *OPTIONAL_TABLES) if name in names}
+    tables = {
+        name: duckdb_table(con, names[name])
+        for name in (*REQUIRED_COLUMNS, *OPTIONAL_TABLES)
+        if name in names
+    }
     return OmopSource(location, "duckdb", con, tables, [con.disconnect])
 
 

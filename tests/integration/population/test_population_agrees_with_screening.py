@@ -26,7 +26,6 @@ from celltrial.population.synth import synthesise
 from celltrial.population.to_fhir import patient_bundles
 from celltrial.protocol.library import load_settings
 
-pytestmark = pytest.mark.filterwarnings("ignore:fetch_arrow_table:DeprecationWarning")
 RULES = load_rules("NCT07008872")
 SETTINGS = load_settings("NCT07008872")
 

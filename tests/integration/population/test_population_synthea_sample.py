@@ -12,7 +12,6 @@ import pytest
 
 from celltrial.cli import main
 
-pytestmark = pytest.mark.filterwarnings("ignore:fetch_arrow_table:DeprecationWarning")
 ON = date(2022, 10, 10)
 
 

@@ -13,8 +13,6 @@ import pytest
 
 from celltrial.cli import main
 
-pytestmark = pytest.mark.filterwarnings("ignore:fetch_arrow_table:DeprecationWarning")
-
 
 def _json(capsys: pytest.CaptureFixture[str], argv: list[str]) -> dict[str, object]:
     assert main(argv) == 0

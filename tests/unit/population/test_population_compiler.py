@@ -19,7 +19,6 @@ from celltrial.population.records import fact_windows
 from celltrial.population.source import open_source
 from celltrial.protocol.library import load_settings
 
-pytestmark = pytest.mark.filterwarnings("ignore:fetch_arrow_table:DeprecationWarning")
 RULES = compiled(load_rules("NCT07008872"), load_settings("NCT07008872"))
 
 

@@ -13,8 +13,6 @@ import pytest
 from celltrial.errors import InvalidInput, ServiceUnavailable
 from celltrial.population.source import REQUIRED_COLUMNS, open_source
 
-pytestmark = pytest.mark.filterwarnings("ignore:fetch_arrow_table:DeprecationWarning")
-
 
 def _copy(small_omop: Path, target: Path, skip: tuple[str, ...] = ()) -> Path:
     for item in small_omop.iterdir():
