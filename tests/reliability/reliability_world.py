@@ -8,10 +8,14 @@ takes a fraction of a second for hundreds of them.
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import create_engine, select, text
 
 from celltrial.database import make_engine, session_factory, unit_of_work, upgrade
 from celltrial.simulate.demo_users import DEMO_PASSWORD, quick_password_hashing
@@ -24,7 +28,7 @@ from celltrial.study.subjects.status import SubjectStatus
 from celltrial.study.trial.models import Trial
 from celltrial.study.visits import service as visits
 
-__all__ = ["DEMO_PASSWORD", "TrialWorld", "build_trial"]
+__all__ = ["DEMO_PASSWORD", "TrialWorld", "build_trial", "scratch_database"]
 
 TODAY = datetime.now(UTC).date()
 
@@ -43,6 +47,26 @@ class TrialWorld:
     lab: str = "lab"
     lab2: str = "s01.lab2"
     password: str = DEMO_PASSWORD
+
+
+@contextmanager
+def scratch_database(like: str, folder: Path) -> Iterator[str]:
+    """A new, empty database of the kind of ``like``: a SQLite file in ``folder``, or a database on
+    the same PostgreSQL server, dropped with its connections at the end. The server connection is
+    checked before each use, so the drop works even after the server was restarted."""
+    if like.startswith("sqlite"):
+        yield f"sqlite:///{folder / f'scratch_{uuid.uuid4().hex[:8]}.db'}"
+        return
+    name = f"celltrial_reliability_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(like, isolation_level="AUTOCOMMIT", pool_pre_ping=True)
+    try:
+        with admin.connect() as connection:
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+        yield like.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
 
 
 def _eligible(screening_date: date) -> dict[str, object]:

@@ -11,15 +11,13 @@ One simulated patient in ``make test``; 30 in ``make test-stress``.
 from __future__ import annotations
 
 import hashlib
-import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pyreadstat
 import pytest
-from sqlalchemy import create_engine, select, text
+from reliability_world import scratch_database
+from sqlalchemy import select
 from stress_report import record_stress
 
 from celltrial.cli import main
@@ -30,24 +28,6 @@ from celltrial.study.audit.models import AuditEntry
 
 NOTHING_LEFT_OUT = datetime.max.replace(tzinfo=UTC)
 """``written_from`` of the fingerprint: no time is replaced by the run-time marker."""
-
-
-@contextmanager
-def another_database_like(url: str, folder: Path) -> Iterator[str]:
-    """A new, empty database of the same kind (a SQLite file; a database on the same PostgreSQL server)."""
-    if url.startswith("sqlite"):
-        yield f"sqlite:///{folder / 'restored.db'}"
-        return
-    name = f"celltrial_restored_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(url, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as connection:
-            connection.execute(text(f'CREATE DATABASE "{name}"'))
-        yield url.rsplit("/", 1)[0] + f"/{name}"
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def sdtm_hash(url: str, folder: Path) -> str:
@@ -86,7 +66,7 @@ def test_a_restored_database_has_the_same_rows_audit_chain_and_export_hash_as_th
     patients = 30 if full_scale else 1
     simulated = simulate_trial(database_url, patients=patients, seed=3)
     backup = tmp_path / "trial.jsonl"
-    with another_database_like(database_url, tmp_path) as restored:
+    with scratch_database(database_url, tmp_path) as restored:
         assert main(["db", "backup", str(backup), "--db", database_url]) == 0
         assert main(["db", "restore", str(backup), "--db", restored]) == 0
         assert main(["audit", "verify", "--db", restored]) == 0

@@ -21,7 +21,7 @@ import httpx
 import pytest
 from live import live_server
 from pages import log_in, token_headers
-from reliability_world import build_trial
+from reliability_world import build_trial, scratch_database
 from sqlalchemy import create_engine, text
 from stress_report import record_stress
 
@@ -229,11 +229,13 @@ def _server_ready(timeout: float = 60) -> None:
 
 @pytest.mark.stress
 @pytest.mark.exclusive
-@ON_POSTGRESQL
+@pytest.mark.postgres
 def test_requests_get_503_problems_while_postgresql_is_stopped_and_succeed_once_it_is_back(
-    database_url: str,
+    tmp_path: Path,
 ) -> None:
-    with _serving(database_url) as visit:
+    # a database of its own rather than the session's fixtures, whose server connections the
+    # restart would break under their teardown
+    with scratch_database(ADMIN_URL, tmp_path) as database_url, _serving(database_url) as visit:
         before = visit.all()
         try:
             subprocess.run([*_cluster(), "stop", "-m", "fast"], check=True, capture_output=True, timeout=60)
