@@ -152,9 +152,17 @@ def prescreen(
     top = [(cid, kinds[cid], column_name(cid)) for cid in rules.top_level]
     combinations = verdict_combinations(verdicts, every).to_pyarrow()
     funnel = tally(combinations, top, every, as_of, deceased)
-    notes = (*concepts.notes, *_judgment_notes(rules.judgment_ids))
+    notes = (*concepts.notes, *_unmapped_notes(windows, facts), *_judgment_notes(rules.judgment_ids))
     funnel = replace(funnel, source=source.name, engine=source.engine, notes=notes)
     return PrescreenRun(funnel, verdicts, tuple(every))
+
+
+def _unmapped_notes(windows: dict[str, int | None], facts: list[str]) -> tuple[str, ...]:
+    """Value facts the rules read that this source has no concept for: unknown for everyone."""
+    missing = sorted(set(windows) - set(facts))
+    if not missing:
+        return ()
+    return (f"no concept for these facts in this source, unknown for everyone: {', '.join(missing)}",)
 
 
 def _judgment_notes(ids: frozenset[str]) -> tuple[str, ...]:

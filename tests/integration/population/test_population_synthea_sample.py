@@ -60,3 +60,13 @@ def test_the_sample_has_no_haematological_diagnosis_so_nobody_is_confirmed_eligi
     assert data["confirmed"] == 0
     criteria = {c["criterion"]: c for c in data["criteria"]}
     assert criteria["I1"]["unknown"] == data["total"]
+
+
+def test_facts_without_a_concept_in_the_source_are_named_in_the_notes(
+    synthea_omop: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["prescreen", "--omop", str(synthea_omop), "--date", ON.isoformat(), "--json"]) == 0
+    notes = json.loads(capsys.readouterr().out)["notes"]
+    unmapped = next(note for note in notes if note.startswith("no concept for these facts"))
+    assert "diagnosis" in unmapped.split(": ", 1)[1].split(", ")
+    assert "hemoglobin" not in unmapped  # LOINC 718-7 is in the sample's concept table
