@@ -13,6 +13,7 @@ from celltrial.clinical.crs import grade_crs, parse_crs_assessment
 from celltrial.clinical.ctcae import grade_lab
 from celltrial.clinical.icans import grade_icans, parse_icans_assessment
 from celltrial.errors import InvalidInput
+from celltrial.jsoninput import refuse_deep_json
 
 grade_app = typer.Typer(
     help="Grade CRS, ICANS (ASTCT consensus) and lab values (CTCAE).", no_args_is_help=True
@@ -25,6 +26,7 @@ def _read_json(path: Path) -> Any:
         text = path.read_text(encoding="utf-8")
     except OSError as error:
         raise InvalidInput(f"cannot read the file: {error.strerror or error}", field=str(path)) from None
+    refuse_deep_json(text, field=str(path))
     try:
         return json.loads(text)
     except json.JSONDecodeError as error:

@@ -20,6 +20,7 @@ from rich.table import Table
 from rich.text import Text
 
 from celltrial.errors import InvalidInput
+from celltrial.jsoninput import refuse_deep_json
 
 if TYPE_CHECKING:  # the engine (fhir.resources, pint) loads when a patient is screened, not at start-up
     from celltrial.eligibility import EligibilityResult
@@ -74,6 +75,7 @@ def read_input(file: Path) -> ScreeningInput:
         raise InvalidInput("no such file", field=str(file)) from None
     except (OSError, UnicodeDecodeError) as error:
         raise InvalidInput(f"cannot be read: {error}", field=str(file)) from None
+    refuse_deep_json(text, field=file.name)
     try:
         data: Any = json.loads(text)
     except json.JSONDecodeError as error:

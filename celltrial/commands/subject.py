@@ -19,6 +19,7 @@ from rich.table import Table
 from sqlalchemy.orm import Session
 
 from celltrial.errors import InvalidInput
+from celltrial.jsoninput import refuse_deep_json
 from celltrial.study.consent import service as consents
 from celltrial.study.console import DB_OPTION, command_session
 from celltrial.study.screening import service as screenings
@@ -217,7 +218,9 @@ def status(
 
 def _read_result(file: Path) -> dict[str, Any]:
     try:
-        data = json.loads(file.read_text(encoding="utf-8"))
+        text = file.read_text(encoding="utf-8")
+        refuse_deep_json(text, field=file.name)
+        data = json.loads(text)
     except FileNotFoundError:
         raise InvalidInput("no such file", field=str(file)) from None
     except (OSError, UnicodeDecodeError) as error:

@@ -18,6 +18,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from celltrial.errors import InvalidInput, NotFound
+from celltrial.jsoninput import refuse_deep_json
 from celltrial.protocol.ctgov import Study
 from celltrial.protocol.settings import ProtocolSettings, parse_settings
 
@@ -58,6 +59,7 @@ def parse_study(data: Any, *, where: str = "") -> Study:
 
 def parse_document(text: str) -> list[Study]:
     """Parse a single study or a ``/studies`` page (``{"studies": [...]}``)."""
+    refuse_deep_json(text, field="$")
     try:
         data = json.loads(text)
     except json.JSONDecodeError as error:

@@ -12,15 +12,14 @@ API requests get RFC 9457 problem+json; a browser gets the error page.
 from __future__ import annotations
 
 import os
-import re
 
-import numpy as np
 from starlette.datastructures import Headers
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from celltrial.errors import InvalidInput
+from celltrial.jsoninput import MAX_JSON_DEPTH, json_depth_exceeds
 from celltrial.web.problems import PROBLEM, Problem, problem_type
 from celltrial.web.templating import render_problem
 
@@ -28,12 +27,8 @@ __all__ = ["MAX_BODY_BYTES", "MAX_JSON_DEPTH", "RequestLimits", "json_depth_exce
 
 MAX_BODY_BYTES = 10_000_000
 """The largest request body accepted (a 5 MB FHIR Bundle upload fits with room to spare)."""
-MAX_JSON_DEPTH = 64
-"""The deepest nesting of JSON arrays and objects accepted (a FHIR Bundle needs about 10)."""
 
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-_STRING = re.compile(rb'"(?:[^"\\]++|\\.)*+"', re.DOTALL)
-_NOT_BRACKET = re.compile(rb"[^\[\]{}]+")
 
 
 def _configured_limit() -> int:
@@ -46,16 +41,6 @@ def _configured_limit() -> int:
             field="CELLTRIAL_MAX_REQUEST_BYTES",
         )
     return int(raw)
-
-
-def json_depth_exceeds(body: bytes, limit: int) -> bool:
-    """Whether the JSON text ``body`` nests arrays/objects deeper than ``limit`` (strings ignored)."""
-    if body.count(b"[") + body.count(b"{") <= limit:
-        return False
-    brackets = _NOT_BRACKET.sub(b"", _STRING.sub(b"", body))
-    codes = np.frombuffer(brackets, dtype=np.uint8)
-    steps = np.where((codes == ord("[")) | (codes == ord("{")), 1, -1)
-    return bool(steps.size) and int(np.cumsum(steps).max()) > limit
 
 
 def _is_json(headers: Headers) -> bool:

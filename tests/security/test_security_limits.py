@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from documents import example_bundle, example_form
@@ -17,6 +18,7 @@ from fastapi.testclient import TestClient
 from pages import log_in
 from stress_report import record_stress
 
+from celltrial.cli import main
 from celltrial.web.limits import MAX_BODY_BYTES, MAX_JSON_DEPTH, json_depth_exceeds
 
 TOO_BIG = MAX_BODY_BYTES + 1
@@ -175,3 +177,50 @@ def test_the_depth_counts_nesting_not_brackets_inside_strings(body: bytes, limit
 def test_the_shipped_example_documents_are_far_from_the_depth_limit() -> None:
     for document in (example_form(), example_bundle()):
         assert not json_depth_exceeds(json.dumps(document).encode(), MAX_JSON_DEPTH // 4)
+
+
+DEEP = '{"resourceType": "Bundle", "entry": ' + "[" * 50_000 + "]" * 50_000 + "}"
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["screen", "{file}", "--json"],
+        ["grade", "crs", "{file}", "--json"],
+        ["protocol", "import", "{file}"],
+        ["registry", "import", "{file}", "--db", "sqlite:///{folder}/registry.db"],
+    ],
+    ids=["screen", "grade crs", "protocol import", "registry import"],
+)
+def test_a_deeply_nested_json_file_is_refused_by_the_cli_in_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, command: list[str]
+) -> None:
+    monkeypatch.setenv("CELLTRIAL_HOME", str(tmp_path))
+    monkeypatch.setenv("CELLTRIAL_DEBUG", "1")
+    path = tmp_path / "deep.json"
+    path.write_text(DEEP, encoding="utf-8")
+    if command[0] == "registry":
+        assert main(["db", "upgrade", "--db", f"sqlite:///{tmp_path}/registry.db"]) == 0
+    capsys.readouterr()
+    code = main([part.format(file=path, folder=tmp_path) for part in command])
+    error = capsys.readouterr().err
+    _record(code == 2)
+    assert code == 2, error
+    assert "levels deep" in error
+    assert len(error.strip().splitlines()) == 1
+
+
+def test_a_deeply_nested_upload_is_refused_on_the_screening_page(
+    client: TestClient, world: World, as_role: dict[str, dict[str, str]]
+) -> None:
+    new = {"site_id": world.site_a, "date_of_birth": "1990-01-01", "sex": "male", "initials": "DP"}
+    subject = client.post("/api/v1/subjects", json=new, headers=as_role["coordinator"]).json()["id"]
+    csrf = log_in(client, world["investigator"])
+    response = client.post(
+        f"/subjects/{subject}/screening/upload",
+        data={"csrf_token": csrf},
+        files={"document": ("deep.json", DEEP.encode(), "application/json")},
+    )
+    _record(response.status_code == 422)
+    assert response.status_code == 422
+    assert "levels deep" in response.text

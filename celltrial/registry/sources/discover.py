@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from celltrial.errors import InvalidInput
+from celltrial.jsoninput import refuse_deep_json
 from celltrial.protocol.ctgov import Study
 from celltrial.protocol.library import parse_study
 from celltrial.registry.record import SourcedRecord
@@ -103,7 +104,13 @@ def _read(path: Path, collected: Collected, *, explicit: bool) -> bool:
         return False
     try:
         text = path.read_text(encoding="utf-8")
+        refuse_deep_json(text, field=str(path))
         data = json.loads(text)
+    except InvalidInput as error:
+        if explicit:
+            raise
+        collected.skipped_files.append((str(path), error.message))
+        return False
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         if explicit:
             raise InvalidInput(f"not JSON: {error}", field=str(path)) from None

@@ -18,6 +18,7 @@ from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
 from celltrial.errors import CelltrialError, InvalidInput, NotFound
+from celltrial.jsoninput import refuse_deep_json
 from celltrial.study.consent import service as consents
 from celltrial.study.permissions import Action, allowed, require
 from celltrial.study.screening import service as screenings
@@ -165,6 +166,7 @@ async def upload(
     def act() -> None:
         if len(raw) > MAX_UPLOAD:
             raise InvalidInput(f"the file is larger than {MAX_UPLOAD // 1_000_000} MB", field=name)
+        refuse_deep_json(raw, field=name)
         try:
             parsed = json.loads(raw.decode("utf-8"))
         except (UnicodeDecodeError, json.JSONDecodeError) as error:
