@@ -1,8 +1,8 @@
-"""Fixtures of the reliability tests: quick password hashing, a live server, bearer tokens.
+"""Fixtures of the reliability tests: quick password hashing, the small and full sizes of a test.
 
-The live server is the end-to-end tests' (``tests/e2e/live.py``: uvicorn in a thread on a free
-loopback port) and the load clients are the web benchmark's (``bench/bench_web.py``); both
-folders are put on the import path here rather than copied.
+The live server and the login helpers are the end-to-end tests' (``tests/e2e/live.py``: uvicorn
+in a thread on a free loopback port; ``tests/e2e/pages.py``); their folder is put on the import
+path here rather than copied.
 """
 
 from __future__ import annotations
@@ -17,9 +17,9 @@ from argon2 import PasswordHasher
 from celltrial.study.users import passwords
 
 REPOSITORY = Path(__file__).resolve().parents[2]
-for folder in (REPOSITORY / "tests" / "e2e", REPOSITORY / "bench"):
-    if str(folder) not in sys.path:
-        sys.path.append(str(folder))
+E2E = REPOSITORY / "tests" / "e2e"
+if str(E2E) not in sys.path:
+    sys.path.append(str(E2E))
 
 
 @pytest.fixture(autouse=True, scope="module")

@@ -18,8 +18,8 @@ from pathlib import Path
 
 import httpx
 import pytest
+from http_load import celltrial_serve, run_clients
 from live import live_server
-from load import celltrial_serve, run_clients
 from pages import token_headers
 from reliability_world import build_trial
 from sqlalchemy import func, select
