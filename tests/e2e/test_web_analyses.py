@@ -1,6 +1,6 @@
 """The analyses pages of a simulated trial (as ``celltrial demo`` serves it): figures, tables, the PDF.
 
-One small trial (14 referred patients, seed 7, cut 2026-06-01) is simulated per module through
+One small trial (10 referred patients, seed 7, cut 2026-06-01) is simulated per module through
 the services, with the demo's logins.
 """
 
@@ -27,7 +27,7 @@ CUT = date(2026, 6, 1)
 @pytest.fixture(scope="module")
 def simulated(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, SimulationSummary]:
     url = f"sqlite:///{tmp_path_factory.mktemp('analyses') / 'demo.db'}"
-    return url, simulate_trial(url, patients=14, seed=7, until=CUT)
+    return url, simulate_trial(url, patients=10, seed=7, until=CUT)
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,4 @@
-"""The DSMB report of a simulated trial (14 referred patients, seed 7, cut 2026-06-01), read back.
+"""The DSMB report of a simulated trial (20 referred patients, seed 7, cut 2026-09-01), read back.
 
 The PDF's text is extracted with ``pdftotext`` (poppler) when it is installed, else with
 pypdfium2. The numbers it must show are computed here along other paths through the database:
@@ -34,7 +34,7 @@ from celltrial.study.safety import monitoring
 from celltrial.study.trial import service as trials
 from celltrial.study.users import service as users
 
-CUT = date(2026, 6, 1)
+CUT = date(2026, 9, 1)
 
 
 @dataclass(frozen=True)
@@ -48,7 +48,7 @@ class Simulated:
 def simulated(tmp_path_factory: pytest.TempPathFactory) -> Simulated:
     folder = tmp_path_factory.mktemp("dsmb")
     url = f"sqlite:///{folder / 'trial.db'}"
-    return Simulated(url, simulate_trial(url, patients=14, seed=7, until=CUT), folder)
+    return Simulated(url, simulate_trial(url, patients=20, seed=7, until=CUT), folder)
 
 
 @contextlib.contextmanager
