@@ -13,16 +13,23 @@ on the server and dropped afterwards):
 
 - single-field saves, one transaction each, one coordinator after another (sequential);
 - the same from ``--threads`` coordinators at once, each on their own subject's form;
-- whole-form saves (the 9 fields of a vital-signs form changed at once), as field saves per second.
+- whole-form saves (the 9 fields of a vital-signs form changed at once), as field saves per second;
+- bare audited transactions (the data-lock check and one audit entry, no form service), one
+  after another and from ``--threads`` threads: the audit trail's own ceiling.
 
 Each line also gives this process's CPU time per field save (Python, SQLAlchemy and, for SQLite,
-the database engine itself): a figure that other load on the machine does not inflate. For
-scale, the durable-commit latency of each database is printed first.
+the database engine itself): a figure that other load on the machine does not inflate. On
+PostgreSQL it gives how long each transaction held the audit chain (from getting the chain head's
+lock to the end of its commit, mean and 95th percentile): 1 / that time is the most audited
+transactions per second the chain admits, however many writers. For scale, the durable-commit
+latency of each database is printed first.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import statistics
 import tempfile
 import threading
 import time
@@ -30,9 +37,10 @@ import uuid
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from argon2 import PasswordHasher
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import create_engine, event, select, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -41,6 +49,7 @@ from celltrial.study.audit import service as audit
 from celltrial.study.consent import service as consents
 from celltrial.study.forms import service as forms
 from celltrial.study.forms.models import FormInstance
+from celltrial.study.locks import service as locks
 from celltrial.study.sites import service as sites
 from celltrial.study.subjects import service as subjects
 from celltrial.study.trial import service as trials
@@ -116,12 +125,56 @@ class Bench:
             return len(result.changes)
 
 
+class ChainHold:
+    """How long each transaction holds the audit chain: from its head's lock to the end of its commit."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.started: dict[int, float] = {}
+        self.held: list[float] = []
+        event.listen(engine, "after_cursor_execute", self._locking)
+        event.listen(Session, "after_commit", self._committed, insert=True)  # before the WAL flush
+
+    def _locking(self, _conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if statement.startswith("SELECT audit_chain_head.last_id"):
+            self.started[threading.get_ident()] = time.perf_counter()
+
+    def _committed(self, _session: Session) -> None:
+        began = self.started.pop(threading.get_ident(), None)
+        if began is not None:
+            self.held.append(time.perf_counter() - began)
+
+    def take(self) -> str:
+        held, self.held = sorted(self.held), []
+        if not held:
+            return ""
+        p95 = held[int(len(held) * 0.95) - 1] if len(held) >= 20 else held[-1]
+        return f"; chain held {statistics.fmean(held) * 1000:.2f} ms (p95 {p95 * 1000:.2f})"
+
+    def close(self) -> None:
+        event.remove(self.engine, "after_cursor_execute", self._locking)
+        event.remove(Session, "after_commit", self._committed)
+
+
+def _audited(sessions: sessionmaker[Session], number: int) -> int:
+    """One bare audited transaction: the data-lock check and one audit entry."""
+    with unit_of_work(sessions) as session:
+        locks.ensure_unlocked(session, subject_id=1)
+        audit.record(
+            session, actor="coordinator", action="enter", entity="form", entity_id=number,
+            field="vital_signs.heart_rate", new=60 + number % 50, subject_id=1, site_id=1,
+        )  # fmt: skip
+    return 1
+
+
 def _rate(count: int, seconds: float) -> str:
     return f"{count / seconds:,.0f}/s ({count} in {seconds:.2f} s)"
 
 
-def run(name: str, sessions: sessionmaker[Session], *, saves: int, threads: int) -> None:
+def run(name: str, engine: Engine, *, saves: int, threads: int) -> None:
+    sessions = session_factory(engine)
     bench = Bench(sessions, subjects_wanted=max(threads, 1))
+    hold = ChainHold(engine)
     first = bench.forms[0]
 
     def sequential() -> int:
@@ -162,17 +215,39 @@ def run(name: str, sessions: sessionmaker[Session], *, saves: int, threads: int)
             changed += bench.save(first, values)
         return changed
 
+    def bare_sequential() -> int:
+        return sum(_audited(sessions, number) for number in range(saves))
+
+    def bare_concurrent() -> int:
+        done = [0] * threads
+
+        def worker(index: int) -> None:
+            for number in range(saves // threads):
+                done[index] += _audited(sessions, number)
+
+        pool = [threading.Thread(target=worker, args=(index,)) for index in range(threads)]
+        for thread in pool:
+            thread.start()
+        for thread in pool:
+            thread.join()
+        return sum(done)
+
     print(f"{name}")
     for label, job in [
         ("single-field saves, sequential", sequential),
         (f"single-field saves, {threads} threads", concurrent),
         ("whole-form saves (field saves)", whole_forms),
+        ("bare audited transactions, sequential", bare_sequential),
+        (f"bare audited transactions, {threads} threads", bare_concurrent),
     ]:
+        hold.take()
         began, cpu = time.perf_counter(), time.process_time()
         count = job()
         elapsed, used = time.perf_counter() - began, time.process_time() - cpu
         per_field = used / count * 1000
-        print(f"  {label:<38} {_rate(count, elapsed)}; this process's CPU {per_field:.2f} ms per field")
+        held = hold.take() if engine.dialect.name == "postgresql" else ""
+        print(f"  {label:<42} {_rate(count, elapsed)}; CPU here {per_field:.2f} ms per field{held}")
+    hold.close()
     with sessions() as session:
         report = audit.verify(session)
     print(f"  audit chain after the run: {report}")
@@ -206,18 +281,14 @@ def main() -> None:
     parser.add_argument("--postgres", default="postgresql+psycopg://postgres@127.0.0.1:5432/test")
     parser.add_argument("--sqlite-only", action="store_true")
     options = parser.parse_args()
+    print(f"load average {', '.join(f'{x:.1f}' for x in os.getloadavg())} on {os.cpu_count()} CPUs")
     passwords._HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)  # set-up speed only
 
     with tempfile.TemporaryDirectory() as folder:
         engine = make_engine(f"sqlite:///{Path(folder) / 'bench.db'}", pool_size=options.threads + 2)
         _time("migrate", lambda: upgrade(engine))
         print(f"SQLite: one durable commit takes {commit_latency(engine):.2f} ms")
-        run(
-            "SQLite (WAL, synchronous=NORMAL)",
-            session_factory(engine),
-            saves=options.saves,
-            threads=options.threads,
-        )
+        run("SQLite (WAL, synchronous=NORMAL)", engine, saves=options.saves, threads=options.threads)
         engine.dispose()
     if options.sqlite_only:
         return
@@ -229,7 +300,7 @@ def main() -> None:
         engine = make_engine(options.postgres.rsplit("/", 1)[0] + f"/{name}", pool_size=options.threads + 2)
         _time("migrate", lambda: upgrade(engine))
         print(f"PostgreSQL: one durable commit takes {commit_latency(engine):.2f} ms")
-        run("PostgreSQL", session_factory(engine), saves=options.saves, threads=options.threads)
+        run("PostgreSQL", engine, saves=options.saves, threads=options.threads)
         engine.dispose()
     finally:
         with admin.connect() as connection:
