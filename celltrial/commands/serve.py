@@ -11,7 +11,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from celltrial.database import database_url, make_engine, pending_migrations
 from celltrial.errors import Conflict, InvalidInput, ServiceUnavailable
 
-__all__ = ["check_database", "register", "serve"]
+__all__ = ["check_database", "default_workers", "register", "serve"]
 
 
 def shown(url: str) -> str:
@@ -38,25 +38,41 @@ def check_database(url: str) -> None:
         )
 
 
+def _in_memory(url: str) -> bool:
+    return url.startswith("sqlite") and (":memory:" in url or url.rstrip("/") == "sqlite:")
+
+
+def default_workers(url: str) -> int:
+    """One worker process per CPU core (a Python process runs its requests on one core at a time);
+    one for an in-memory SQLite database, which only its own process can see."""
+    return 1 if _in_memory(url) else max(1, os.cpu_count() or 1)
+
+
 def serve(
     host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on."),
     port: int = typer.Option(8000, "--port", min=1, max=65535, help="Port to listen on."),
     db: str | None = typer.Option(
         None, "--db", help="Database URL (default: CELLTRIAL_DATABASE_URL, else sqlite:///celltrial.db)."
     ),
-    workers: int = typer.Option(1, "--workers", min=1, max=64, help="Worker processes."),
+    workers: int | None = typer.Option(
+        None, "--workers", min=1, max=64, help="Worker processes (default: one per CPU core)."
+    ),
 ) -> None:
     """Serve the web app and the REST API (refuses a database whose migrations are behind)."""
     import uvicorn
 
     url = database_url(db)
     check_database(url)
-    if workers > 1 and url.startswith("sqlite") and ":memory:" in url:
+    workers = workers or default_workers(url)
+    if workers > 1 and _in_memory(url):
         raise InvalidInput(
             "an in-memory SQLite database cannot be shared by several workers", field="--workers"
         )
     os.environ["CELLTRIAL_DATABASE_URL"] = url
-    typer.echo(f"celltrial on http://{host}:{port} (database {shown(url)}); API docs at /docs")
+    typer.echo(
+        f"celltrial on http://{host}:{port} (database {shown(url)}, {workers} worker process"
+        f"{'es' if workers > 1 else ''}); API docs at /docs"
+    )
     uvicorn.run(
         "celltrial.web.app:create_app",
         factory=True,

@@ -11,9 +11,11 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from importlib import resources
 
+import anyio.to_thread
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.engine import Engine
+from sqlalchemy.pool import QueuePool
 
 from celltrial import __version__
 from celltrial.database import make_engine, session_factory
@@ -25,7 +27,7 @@ from celltrial.web.pages import install_login_redirect, pages_router
 from celltrial.web.settings import WebSettings
 from celltrial.web.templating import render_problem
 
-__all__ = ["create_app"]
+__all__ = ["create_app", "worker_threads"]
 
 DESCRIPTION = """\
 celltrial runs a CAR-T cell-therapy trial: screening, consent, enrolment, visits, CRFs with edit
@@ -35,6 +37,20 @@ Authenticate with `POST /api/v1/auth/token` (form fields `username`, `password`)
 token as `Authorization: Bearer <token>`. Errors are RFC 9457 problem details
 (`application/problem+json`) whose `field` names the input at fault.
 """
+
+
+def worker_threads(engine: Engine) -> int | None:
+    """How many worker threads run routes at once: as many as the pool has connections.
+
+    A request then never waits in a thread for a connection (nor fails when the pool's timeout
+    runs out under load): it waits on the event loop for a thread, holding nothing, and fewer
+    threads contend for the interpreter. None when the pool sets no limit (SQLite in memory).
+    """
+    pool = engine.pool
+    if not isinstance(pool, QueuePool):
+        return None
+    overflow = int(getattr(pool, "_max_overflow", 0))
+    return None if overflow < 0 else pool.size() + overflow
 
 
 def create_app(
@@ -50,6 +66,9 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        threads = worker_threads(bound_engine)
+        if threads is not None:
+            anyio.to_thread.current_default_thread_limiter().total_tokens = threads
         yield
         bound_engine.dispose()
 

@@ -3,13 +3,17 @@ when its database cannot be reached."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
+from anyio.to_thread import current_default_thread_limiter
 from fastapi.testclient import TestClient
 
 from celltrial.cli import main
-from celltrial.web.app import create_app
+from celltrial.commands.serve import default_workers
+from celltrial.database import make_engine
+from celltrial.web.app import create_app, worker_threads
 from celltrial.web.settings import WebSettings
 
 UNREACHABLE = "postgresql+psycopg://postgres@127.0.0.1:9/nowhere?connect_timeout=1"
@@ -42,3 +46,19 @@ def test_an_unreachable_database_is_a_503_problem_not_a_crash() -> None:
         page = client.get("/")
         assert page.status_code == 503
         assert "Service unavailable" in page.text
+
+
+def test_serve_runs_one_worker_per_core_and_one_on_an_in_memory_database() -> None:
+    assert default_workers("postgresql+psycopg://postgres@127.0.0.1:5432/trial") == (os.cpu_count() or 1)
+    assert default_workers("sqlite:////srv/celltrial.db") == (os.cpu_count() or 1)
+    assert default_workers("sqlite://") == 1
+    assert default_workers("sqlite:///:memory:") == 1
+
+
+def test_routes_run_in_as_many_threads_as_the_pool_has_connections() -> None:
+    engine = make_engine(UNREACHABLE, pool_size=7, max_overflow=3)
+    assert worker_threads(engine) == 10
+    assert worker_threads(make_engine("sqlite://")) is None
+    with TestClient(create_app(engine=engine, settings=WebSettings())) as client:
+        assert client.portal is not None
+        assert client.portal.call(lambda: current_default_thread_limiter().total_tokens) == 10
