@@ -60,6 +60,22 @@ _INSERT_AND_MOVE = text(
     f"INSERT INTO audit_entry ({', '.join(_COLUMNS)}) VALUES ({', '.join(':' + name for name in _COLUMNS)})"
 ).bindparams(*(bindparam(column.name, type_=column.type) for column in _ENTRIES.columns))
 """PostgreSQL: one entry and the head's move in one statement (a data-modifying CTE runs once)."""
+_PG = postgresql.dialect()  # type: ignore[no-untyped-call]
+_APPEND_IF_HEAD_IS = text(
+    "WITH moved_head AS (UPDATE audit_chain_head SET last_id = :id, last_hash = :hash "
+    "WHERE id = 1 AND last_id = :after RETURNING 1) "
+    f"INSERT INTO audit_entry ({', '.join(_COLUMNS)}) SELECT "
+    + ", ".join(f"CAST(:{column.name} AS {column.type.compile(dialect=_PG)})" for column in _ENTRIES.columns)
+    + " WHERE EXISTS (SELECT 1 FROM moved_head)"
+).bindparams(*(bindparam(column.name, type_=column.type) for column in _ENTRIES.columns))
+"""PostgreSQL: append one entry if the head is still entry ``after``, moving the head, in one statement.
+
+The UPDATE locks the head row (waiting for a writer that holds it, then seeing its commit);
+if the head moved meanwhile, nothing is written and the caller chains again."""
+_READ_HEAD_COMMIT_UNFLUSHED = select(
+    _HEAD.c.last_id, _HEAD.c.last_hash, func.set_config("synchronous_commit", "off", True)
+).where(_HEAD.c.id == 1)
+_OPTIMISTIC_TRIES = 3
 _START_HEAD = {
     "postgresql": postgresql.insert(_HEAD).on_conflict_do_nothing(),
     "sqlite": sqlite.insert(_HEAD).on_conflict_do_nothing(),
@@ -110,6 +126,32 @@ def _lock_head(connection: Connection, *, unflushed: bool) -> tuple[int, str]:
     return int(head[0]), str(head[1])
 
 
+def _chain(items: list[_Waiting], last: int, previous: str) -> list[dict[str, Any]]:
+    rows = []
+    for item in items:
+        last += 1
+        row = {**item.values, "id": last, "previous_hash": previous}
+        row["hash"] = previous = entry_hash(**row)
+        rows.append(row)
+    return rows
+
+
+def _append_one_optimistically(connection: Connection, item: _Waiting) -> dict[str, Any] | None:
+    """PostgreSQL, one entry: read the head unlocked, chain to it, append if it has not moved.
+
+    The chain is then locked only from that one statement to the end of the commit. After a few
+    tries lost to other writers, None: the caller locks the head first.
+    """
+    for _ in range(_OPTIMISTIC_TRIES):
+        head = connection.execute(_READ_HEAD_COMMIT_UNFLUSHED).first()
+        if head is None:
+            return None
+        row = _chain([item], int(head[0]), str(head[1]))[0]
+        if connection.execute(_APPEND_IF_HEAD_IS, {**row, "after": int(head[0])}).rowcount == 1:
+            return row
+    return None
+
+
 def seal(session: Session) -> None:
     """Number, chain and insert the transaction's waiting entries now (they hold the chain until commit)."""
     items = [item for item in session.info.get(_PENDING, ()) if item.sealed_in is None]
@@ -118,19 +160,16 @@ def seal(session: Session) -> None:
     session.flush()
     connection = session.connection()
     unflushed = connection.dialect.name == "postgresql"
-    last, previous = _lock_head(connection, unflushed=unflushed)
-    rows = []
-    for item in items:
-        last += 1
-        row = {**item.values, "id": last, "previous_hash": previous}
-        row["hash"] = previous = entry_hash(**row)
-        rows.append(row)
-    moved = {"to_id": last, "to_hash": previous}
-    if unflushed and len(rows) == 1:  # a single field's save: one round trip under the lock
-        connection.execute(_INSERT_AND_MOVE, rows[0])
+    appended = _append_one_optimistically(connection, items[0]) if unflushed and len(items) == 1 else None
+    if appended is not None:
+        rows = [appended]
     else:
-        connection.execute(_INSERT, rows)
-        connection.execute(_MOVE_HEAD, moved)
+        rows = _chain(items, *_lock_head(connection, unflushed=unflushed))
+        if unflushed and len(rows) == 1:  # one round trip under the lock
+            connection.execute(_INSERT_AND_MOVE, rows[0])
+        else:
+            connection.execute(_INSERT, rows)
+            connection.execute(_MOVE_HEAD, {"to_id": rows[-1]["id"], "to_hash": rows[-1]["hash"]})
     if unflushed:
         session.info[_FLUSH] = connection
     transaction = _innermost(session)

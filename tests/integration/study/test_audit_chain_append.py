@@ -137,3 +137,27 @@ def test_entries_sealed_early_in_a_rolled_back_savepoint_are_sealed_again_at_com
         fields = [e.field for e in audit.history(session, entity="ae", entity_id="1")]
     assert (report.ok, report.count) == (True, 2), str(report)
     assert fields == ["before the savepoint", "after the savepoint"]
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_a_writer_that_chained_to_a_head_another_transaction_moved_chains_again(
+    sessions: sessionmaker[Session],
+) -> None:
+    holder = sessions()
+    _note(holder, "holds the head")
+    assert audit.count(holder) == 1  # sealed: the head row is locked until this transaction ends
+    other = threading.Thread(target=lambda: _write_one(sessions))
+    other.start()
+    other.join(timeout=1)
+    waited = other.is_alive()
+    holder.commit()
+    holder.close()
+    other.join()
+    with unit_of_work(sessions) as session:
+        entries = audit.history(session, entity="ae", entity_id="1")
+        report = audit.verify(session)
+    assert waited, "the second writer appended while the head was locked"
+    assert [(e.id, e.field) for e in entries] == [(1, "holds the head"), (2, "committed first")]
+    assert entries[1].previous_hash == entries[0].hash
+    assert (report.ok, report.count) == (True, 2), str(report)
