@@ -10,7 +10,13 @@ then waits in the session (:func:`hold`) until the transaction commits. Right be
    ``SELECT ... FOR UPDATE`` on PostgreSQL; on SQLite the transaction is already the single
    writer, from its first audited change);
 3. numbers the entries after the head, hashes each over its content and the previous hash,
-   inserts them in one statement and moves the head forward.
+   inserts them and moves the head forward.
+
+On PostgreSQL a transaction with one entry (a single field's save) does steps 2 and 3
+optimistically: it reads the head without a lock, chains to it, and one statement moves the
+head only if it is still that entry (taking the row lock) and inserts the entry; if another
+writer moved the head meanwhile, nothing was written and it chains again (after a few lost
+tries it locks first).
 
 So the chain is strictly linear, in commit order, without gaps, and its lock is held only from
 step 2 to the end of the commit, not while the transaction reads, checks and writes its data.
