@@ -19,8 +19,8 @@ on the server and dropped afterwards):
 
 Each line also gives this process's CPU time per field save (Python, SQLAlchemy and, for SQLite,
 the database engine itself): a figure that other load on the machine does not inflate. On
-PostgreSQL it gives how long each transaction held the audit chain (from getting the chain head's
-lock to the end of its commit, mean and 95th percentile): 1 / that time is the most audited
+PostgreSQL it gives how long each transaction held the audit chain (from taking the chain head's
+lock to the end of its commit, mean and 95th percentile; see :class:`ChainHold`): 1 / that time is the most audited
 transactions per second the chain admits, however many writers. For scale, the durable-commit
 latency of each database is printed first.
 """
@@ -126,18 +126,27 @@ class Bench:
 
 
 class ChainHold:
-    """How long each transaction holds the audit chain: from its head's lock to the end of its commit."""
+    """How long each transaction holds the audit chain, up to the end of its commit.
+
+    It starts when the head's ``SELECT ... FOR UPDATE`` returns, or when the one-statement
+    append that locks the head is sent (then it includes any wait for the lock: an upper bound).
+    """
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.started: dict[int, float] = {}
         self.held: list[float] = []
-        event.listen(engine, "after_cursor_execute", self._locking)
+        event.listen(engine, "before_cursor_execute", self._appending)
+        event.listen(engine, "after_cursor_execute", self._locked)
         event.listen(Session, "after_commit", self._committed, insert=True)  # before the WAL flush
 
-    def _locking(self, _conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        if statement.startswith("SELECT audit_chain_head.last_id"):
-            self.started[threading.get_ident()] = time.perf_counter()
+    def _appending(self, _conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if statement.startswith("WITH moved_head"):
+            self.started.setdefault(threading.get_ident(), time.perf_counter())
+
+    def _locked(self, _conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if statement.startswith("SELECT audit_chain_head.last_id") and "FOR UPDATE" in statement:
+            self.started.setdefault(threading.get_ident(), time.perf_counter())
 
     def _committed(self, _session: Session) -> None:
         began = self.started.pop(threading.get_ident(), None)
@@ -152,7 +161,8 @@ class ChainHold:
         return f"; chain held {statistics.fmean(held) * 1000:.2f} ms (p95 {p95 * 1000:.2f})"
 
     def close(self) -> None:
-        event.remove(self.engine, "after_cursor_execute", self._locking)
+        event.remove(self.engine, "before_cursor_execute", self._appending)
+        event.remove(self.engine, "after_cursor_execute", self._locked)
         event.remove(Session, "after_commit", self._committed)
 
 
