@@ -21,8 +21,8 @@ Each line also gives this process's CPU time per field save (Python, SQLAlchemy 
 the database engine itself): a figure that other load on the machine does not inflate. On
 PostgreSQL it gives how long each transaction held the audit chain (from taking the chain head's
 lock to the end of its commit, mean and 95th percentile; see :class:`ChainHold`): 1 / that time
-is the most audited transactions per second the chain admits, however many writers. For scale, the durable-commit
-latency of each database is printed first.
+is the most audited transactions per second the chain admits, however many writers. For scale,
+the durable-commit latency of each database is printed first.
 """
 
 from __future__ import annotations
