@@ -31,7 +31,8 @@ WAL is written in order, never an entry without the entries before it.
 
 Entries recorded inside a savepoint that rolls back are dropped; entries sealed early inside a
 savepoint (by :func:`seal` called from a read of the trail) that rolls back wait to be sealed
-again.
+again. A read of the trail in a writing transaction seals early and so holds the chain until
+the commit: do it last.
 """
 
 from __future__ import annotations
