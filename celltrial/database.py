@@ -16,14 +16,15 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import sys
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from importlib import resources
 from typing import Any
 
 from sqlalchemy import MetaData, create_engine, event
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 from celltrial.errors import InvalidInput, ServiceUnavailable
@@ -83,37 +84,62 @@ def session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(bind=engine, expire_on_commit=False)
 
 
-def unavailable(error: OperationalError) -> ServiceUnavailable:
-    """The error to show for a database that failed a unit of work (which was rolled back).
+def _driver_errors(*names: str) -> tuple[type[BaseException], ...]:
+    """The database drivers' exception classes called ``names`` (psycopg's once it is loaded)."""
+    drivers = [sqlite3, sys.modules.get("psycopg")]
+    return tuple(getattr(driver, name) for driver in drivers if driver is not None for name in names)
+
+
+def connection_failure(error: BaseException) -> bool:
+    """Whether ``error`` is the database failing rather than the request: SQLAlchemy's
+    ``OperationalError``/``InterfaceError``, or the driver's own (psycopg, sqlite3) when code
+    that talks to the driver directly (a hook after commit) meets a lost connection."""
+    return isinstance(
+        error, (OperationalError, InterfaceError, *_driver_errors("OperationalError", "InterfaceError"))
+    )
+
+
+def unavailable(error: BaseException) -> ServiceUnavailable:
+    """The error to show for a database that failed a unit of work (see :func:`connection_failure`).
 
     SQLite's own reasons name no server and tell the user what is wrong ("database or disk is
-    full", "attempt to write a readonly database", "database is locked"), so they are shown; a
-    server's connection errors name its address and databases, so they stay in the exception
-    chain and out of the message an API client sees.
+    full", "attempt to write a readonly database", "database is locked"); SQLite commits in the
+    process, so a failure there means the transaction was rolled back. A server's connection
+    errors name its address and databases, so they stay in the exception chain and out of the
+    message an API client sees; and a connection lost at commit leaves unknown whether the
+    commit happened, so the message says to reload before saving again.
     """
-    if isinstance(error.orig, sqlite3.Error):
-        reason = str(error.orig).splitlines()[0] if str(error.orig) else type(error.orig).__name__
-        return ServiceUnavailable(f"the database refused the write, nothing was saved: {reason}")
+    reason = getattr(error, "orig", None) or error
+    if isinstance(reason, sqlite3.Error):
+        said = str(reason).splitlines()[0] if str(reason) else type(reason).__name__
+        return ServiceUnavailable(f"the database refused the write, nothing was saved: {said}")
     return ServiceUnavailable(
-        "the database cannot be reached or failed the request, nothing was saved; try again shortly"
+        "the database cannot be reached or lost the connection; try again shortly "
+        "(reload before saving again: a save whose answer was lost may have been stored)"
     )
 
 
 @contextmanager
 def unit_of_work(factory: sessionmaker[Session]) -> Iterator[Session]:
-    """One transaction: commit when the block succeeds, roll back when it raises."""
+    """One transaction: commit when the block succeeds, roll back when it raises.
+
+    A rollback that cannot run (the connection is gone, or the failure came after the commit)
+    never hides the error that ended the unit of work; a failing database is
+    :class:`ServiceUnavailable`.
+    """
     session = factory()
     try:
         yield session
         session.commit()
-    except OperationalError as error:
-        session.rollback()
-        raise unavailable(error) from error
-    except BaseException:
-        session.rollback()
+    except BaseException as error:
+        with suppress(SQLAlchemyError, *_driver_errors("Error")):
+            session.rollback()
+        if isinstance(error, Exception) and connection_failure(error):
+            raise unavailable(error) from error
         raise
     finally:
-        session.close()
+        with suppress(SQLAlchemyError, *_driver_errors("Error")):
+            session.close()
 
 
 def _alembic_config(engine: Engine) -> Any:

@@ -2,18 +2,21 @@
 
 Every :class:`~celltrial.errors.CelltrialError` keeps its status (``http_status``), title and
 ``field``; request validation errors become 422 naming the field; an unreachable database is
-503; anything unexpected is 500 with a reference and no stack trace. Requests under ``/api/``
-(or asking for JSON) get ``application/problem+json``; browsers get the error page.
+503 (SQLAlchemy's connection errors, or the driver's own); anything unexpected is 500 with a
+reference and no stack trace. Requests under ``/api/`` (or asking for JSON) get
+``application/problem+json``; browsers get the error page.
 """
 
 from __future__ import annotations
 
 import logging
 import re
+import sqlite3
 import uuid
 from collections.abc import Callable, Sequence
 from typing import Any
 
+import psycopg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
@@ -203,6 +206,12 @@ def install(app: FastAPI, *, html: HtmlRenderer) -> None:
     app.add_exception_handler(errors.CelltrialError, celltrial_error)
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_exception_handler(StarletteHTTPException, http_error)
-    for database_error in (OperationalError, InterfaceError, PoolTimeout):
+    driver_errors = (
+        sqlite3.OperationalError,
+        sqlite3.InterfaceError,
+        psycopg.OperationalError,
+        psycopg.InterfaceError,
+    )
+    for database_error in (OperationalError, InterfaceError, PoolTimeout, *driver_errors):
         app.add_exception_handler(database_error, database_down)
     app.add_exception_handler(Exception, unexpected)

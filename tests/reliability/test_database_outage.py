@@ -9,12 +9,15 @@ started again (``pg_ctlcluster``), alone (marker ``exclusive``), and always star
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -22,11 +25,13 @@ import pytest
 from live import live_server
 from pages import log_in, token_headers
 from reliability_world import build_trial, scratch_database
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, func, select, text
 from stress_report import record_stress
 
 from celltrial.database import make_engine, session_factory, unit_of_work
+from celltrial.study.audit import service as audit
 from celltrial.study.forms import service as forms
+from celltrial.study.forms.models import FormInstance, FormRevision
 from celltrial.study.users import service as users
 from celltrial.web.app import create_app
 from celltrial.web.settings import WebSettings
@@ -89,16 +94,100 @@ class Visit:
         )
         if answer.status_code == 200:
             self.version = answer.json()["form"]["version"]
+        elif answer.status_code == 409:  # a save whose answer was lost did commit: read the version
+            latest = self.client.get(f"/api/v1/forms/{self.form_id}", headers=self.headers)
+            if latest.status_code == 200:
+                self.version = latest.json()["version"]
         return answer
 
     def all(self) -> dict[str, httpx.Response]:
         return {name: request() for name, request in self.requests().items()}
 
 
+class Hammer(threading.Thread):
+    """A client reading the casebook and saving its own form back to back until stopped."""
+
+    def __init__(self, visit: Visit) -> None:
+        super().__init__(daemon=True)
+        self.visit = visit
+        self.stopping = threading.Event()
+        self.statuses: Counter[int] = Counter()
+        self.wrong: list[str] = []
+
+    def run(self) -> None:
+        while not self.stopping.is_set():
+            for name in ("casebook", "save"):
+                try:
+                    answer = self.visit.requests()[name]()
+                except httpx.HTTPError as error:
+                    self.wrong.append(f"{name}: {type(error).__name__}")
+                    continue
+                self.statuses[answer.status_code] += 1
+                allowed = {200, 503, 409} if name == "save" else {200, 503}
+                if answer.status_code not in allowed:
+                    self.wrong.append(f"{name}: {answer.status_code} {answer.text[:200]}")
+                elif answer.status_code != 200 and answer.headers["content-type"] != PROBLEM:
+                    self.wrong.append(f"{name}: {answer.status_code} as {answer.headers['content-type']}")
+
+
 @contextmanager
-def _serving(database_url: str) -> Iterator[Visit]:
+def _hammering(served: Served, clients: int) -> Iterator[list[Hammer]]:
+    """``clients`` hammers on their own forms for the length of the block."""
+    with contextlib.ExitStack() as stack:
+        hammers = []
+        for form_id in served.spare_forms[:clients]:
+            client = stack.enter_context(httpx.Client(base_url=served.base, timeout=60))
+            hammers.append(
+                Hammer(Visit(client, client, served.visit.headers, served.visit.subject_id, form_id))
+            )
+        for hammer in hammers:
+            hammer.start()
+        try:
+            yield hammers
+        finally:
+            for hammer in hammers:
+                hammer.stopping.set()
+            for hammer in hammers:
+                hammer.join(timeout=120)
+
+
+@dataclass
+class Served:
+    """The app served on a trial: one scripted visit, and forms for hammering clients."""
+
+    url: str
+    base: str
+    visit: Visit
+    spare_forms: list[int]
+
+    def forms_intact(self) -> list[str]:
+        """Forms whose version is not their number of revisions, and a broken audit chain."""
+        engine = make_engine(self.url)
+        try:
+            with unit_of_work(session_factory(engine)) as session:
+                versions = dict(session.execute(select(FormInstance.id, FormInstance.version)).all())
+                revisions = dict(
+                    session.execute(
+                        select(FormRevision.form_id, func.count()).group_by(FormRevision.form_id)
+                    ).all()
+                )
+                chain = audit.verify(session)
+        finally:
+            engine.dispose()
+        wrong = [
+            f"form {form}: version {version}, {revisions.get(form, 0)} revisions"
+            for form, version in versions.items()
+            if version != revisions.get(form, 0)
+        ]
+        return wrong + ([] if chain.ok else [f"audit chain: {chain}"])
+
+
+@contextmanager
+def _serving(database_url: str, hammers: int = 0) -> Iterator[Served]:
     world = build_trial(database_url, enrolled=2)
-    form_id = _conmeds_form(database_url, world.investigator, world.enrolled[0])
+    form_ids = [
+        _conmeds_form(database_url, world.investigator, world.enrolled[0]) for _ in range(hammers + 1)
+    ]
     app = create_app(database_url, WebSettings())
     with (
         live_server(app) as base,
@@ -107,7 +196,8 @@ def _serving(database_url: str) -> Iterator[Visit]:
     ):
         headers = token_headers(client, world.investigator, world.password)
         log_in(browser, world.investigator, world.password)
-        yield Visit(client, browser, headers, world.enrolled[0], form_id)
+        visit = Visit(client, browser, headers, world.enrolled[0], form_ids[0])
+        yield Served(database_url, base, visit, form_ids[1:])
 
 
 def _unavailable(answers: dict[str, httpx.Response]) -> list[str]:
@@ -168,28 +258,46 @@ def _terminate_connections(url: str) -> int:
 def test_requests_get_503_problems_while_the_database_refuses_connections_and_succeed_after(
     database_url: str,
 ) -> None:
-    with _serving(database_url) as visit:
+    with _serving(database_url, hammers=4) as served:
+        visit = served.visit
         before = visit.all()
-        with _database_refusing_connections(database_url):
-            during = visit.all()
-            again = visit.all()
-        after = visit.all()
-        killed = _terminate_connections(database_url)
+        with _hammering(served, 4) as hammers:
+            with _database_refusing_connections(database_url):
+                during = visit.all()
+                again = visit.all()
+            after = visit.all()
+            killed = 0
+            for _ in range(5):  # connections killed in the middle of the clients' requests
+                time.sleep(0.3)
+                killed += _terminate_connections(database_url)
         after_kill = visit.all()
+    under_load = Counter[int]()
+    for hammer in hammers:
+        under_load.update(hammer.statuses)
+    hammered = [problem for hammer in hammers for problem in hammer.wrong]
     wrong = (
-        _served(before) + _unavailable(during) + _unavailable(again) + _served(after) + _served(after_kill)
+        _served(before)
+        + _unavailable(during)
+        + _unavailable(again)
+        + _served(after)
+        + _served(after_kill)
+        + hammered
+        + served.forms_intact()
     )
     record_stress(
         "faults",
-        "database refuses connections (postgresql)",
-        2,
+        "database refuses connections, connections killed under load (postgresql)",
+        3,
         int(bool(_unavailable(during) + _unavailable(again)))
-        + int(bool(_served(after) + _served(after_kill))),
+        + int(bool(_served(after) + _served(after_kill)))
+        + int(bool(hammered)),
         f"{len(during) + len(again)} requests during the outage: "
         f"{dict(Counter(a.status_code for a in [*during.values(), *again.values()]))}; "
-        f"served again without restart; {killed} connections terminated then recovered",
+        f"served again without restart; 4 clients meanwhile: {dict(under_load)}, "
+        f"{killed} connections killed under them; forms and audit chain whole",
     )
     assert not wrong, "\n".join(wrong)
+    assert under_load[200] > 0
     leaks = [
         name
         for name, answer in during.items()
@@ -235,23 +343,39 @@ def test_requests_get_503_problems_while_postgresql_is_stopped_and_succeed_once_
 ) -> None:
     # a database of its own rather than the session's fixtures, whose server connections the
     # restart would break under their teardown
-    with scratch_database(ADMIN_URL, tmp_path) as database_url, _serving(database_url) as visit:
+    with scratch_database(ADMIN_URL, tmp_path) as database_url, _serving(database_url, hammers=8) as served:
+        visit = served.visit
         before = visit.all()
-        try:
-            subprocess.run([*_cluster(), "stop", "-m", "fast"], check=True, capture_output=True, timeout=60)
-            during = visit.all()
-        finally:
-            subprocess.run([*_cluster(), "start"], check=True, capture_output=True, timeout=120)
-            _server_ready()
-        after = visit.all()
-    unavailable, served = _unavailable(during), _served(before) + _served(after)
+        with _hammering(served, 8) as hammers:
+            time.sleep(1)
+            try:
+                subprocess.run(
+                    [*_cluster(), "stop", "-m", "fast"], check=True, capture_output=True, timeout=60
+                )
+                during = visit.all()
+                time.sleep(1)
+            finally:
+                subprocess.run([*_cluster(), "start"], check=True, capture_output=True, timeout=120)
+                _server_ready()
+            time.sleep(1)
+            after = visit.all()
+        intact = served.forms_intact()
+    under_load = Counter[int]()
+    for hammer in hammers:
+        under_load.update(hammer.statuses)
+    hammered = [problem for hammer in hammers for problem in hammer.wrong]
+    unavailable, answered = _unavailable(during), _served(before) + _served(after)
     record_stress(
         "faults",
-        "PostgreSQL stopped and started under the app",
+        "PostgreSQL stopped and started under the app and 8 clients",
         1,
-        int(bool(unavailable or served)),
+        int(bool(unavailable or answered or hammered or intact)),
         f"{len(during)} requests during the outage: {dict(Counter(a.status_code for a in during.values()))}; "
-        "served again without restart",
+        f"8 clients throughout: {dict(under_load)}; served again without restart; "
+        "forms and audit chain whole",
     )
-    assert not unavailable + served, "\n".join(unavailable + served)
+    assert not unavailable + answered + hammered + intact, "\n".join(
+        unavailable + answered + hammered + intact
+    )
     assert visit.version == 2
+    assert under_load[503] > 0, "the clients did not meet the outage"
