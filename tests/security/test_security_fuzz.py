@@ -64,7 +64,7 @@ def _case(name: str, run: Callable[[], Any]) -> bool:
     return False
 
 
-SCRATCH = Path(tempfile.mkdtemp(prefix="celltrial-fuzz-"))
+SCRATCH = Path(tempfile.gettempdir()) / f"celltrial-fuzz-{os.getpid()}"
 
 
 @pytest.fixture(scope="module", autouse=True)
