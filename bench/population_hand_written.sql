@@ -61,11 +61,13 @@ record AS (
     WHERE o.observation_date >= DATE '{as_of}' - f.w
 ),
 latest AS (
-    SELECT r.person_id, r.fact, arg_max_null(r.d, r.k) AS d, arg_max_null(r.x, r.k) AS x,
-           arg_max_null(an.word, r.k) AS word, arg_max_null(coalesce(r.a, 0), r.k) AS a,
-           arg_max_null(lower(trim(r.s)), r.k) AS s, arg_max_null(r.unit, r.k) AS unit, arg_max_null(r.h, r.k) AS h
-    FROM record r LEFT JOIN answer an ON an.concept_id = r.a
-    GROUP BY ALL
+    -- each person's latest record of each fact (one arg_max of the whole record)
+    SELECT person_id, fact, l.d, l.x, l.word, l.a, l.s, l.unit, l.h FROM (
+        SELECT r.person_id, r.fact,
+               arg_max_null({'d': r.d, 'x': r.x, 'word': an.word, 'a': coalesce(r.a, 0), 's': lower(trim(r.s)),
+                             'unit': r.unit, 'h': r.h}, r.k) AS l
+        FROM record r LEFT JOIN answer an ON an.concept_id = r.a
+        GROUP BY ALL)
 ),
 lab AS (
     SELECT person_id,

@@ -162,15 +162,24 @@ def condition_codes(
     )
 
 
-def packed_words(persons: ir.Table, parts: list[ir.Table], slots: LeafSlots) -> ir.Table:
-    """Every person with the words of packed leaf verdicts (``word_0``...; 0: no record at all)."""
+def packed_words(persons: ir.Table, parts: list[ir.Table], slots: LeafSlots, engine: str) -> ir.Table:
+    """Every person with the words of packed leaf verdicts (``word_0``...; 0: no record at all).
+
+    The slots are disjoint, so the words are sums (PostgreSQL sums a bigint into a numeric, which
+    cannot be shifted: it takes ``bit_or``, which Spark lacks in ibis).
+    """
     if not parts or not slots.words:
         return persons
     rows = parts[0]
     for part in parts[1:]:
         rows = rows.union(part)
     words = rows.group_by(_words_key=rows.person_id).aggregate(
-        **{f"word_{w}": rows.packed.sum(where=rows.word == w) for w in range(slots.words)}
+        **{
+            f"word_{w}": rows.packed.bit_or(where=rows.word == w)
+            if engine == "postgres"
+            else rows.packed.sum(where=rows.word == w)
+            for w in range(slots.words)
+        }
     )
     joined = persons.left_join(words, persons.person_id == words._words_key)
     return joined.select(

@@ -1,14 +1,16 @@
 """Run a trial's eligibility rules over a whole OMOP source: verdicts per patient and the funnel.
 
-``prescreen(source, as_of=...)`` resolves the facts' concepts, builds one row per person with the
-latest record of each fact (:mod:`.records`), finds the units the values carry, compiles every
-criterion into a boolean column (:mod:`.compiler`) and aggregates the funnel (:mod:`.funnel`) —
-all in the source's engine; only the unit list and the one-row funnel come back to Python.
+``prescreen(source, as_of=...)`` resolves the facts' concepts and the units the values carry, then
+builds one query in the source's engine: each source table read once and aggregated per person
+(:mod:`.patients`: every leaf rule's verdict, packed), joined once to the person table, every
+criterion compiled into a boolean column (:mod:`.compiler`), and one ``GROUP BY`` over the
+criterion verdicts (:func:`.funnel.verdict_combinations`). Only the concept and unit lists and the
+few thousand combinations come back to Python, where :func:`.funnel.tally` counts the funnel.
+``PrescreenRun.verdicts`` is the per-patient verdict table, computed again when read.
 """
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import date
@@ -16,6 +18,7 @@ from pathlib import Path
 
 import ibis
 import ibis.expr.types as ir
+import pyarrow.compute as pc
 
 from celltrial.eligibility.compiled import CompiledCondition, CompiledNode
 from celltrial.eligibility.engine import compiled
@@ -32,7 +35,7 @@ from celltrial.population.records import (
     value_facts,
     value_records,
 )
-from celltrial.population.source import OmopSource, duckdb_temp_table
+from celltrial.population.source import OmopSource
 from celltrial.protocol.library import load_settings
 
 __all__ = ["STAGES", "PrescreenRun", "prescreen", "unit_code"]
@@ -86,23 +89,41 @@ def ucum_codes(source: OmopSource, concepts: ConceptMap, unit_ids: set[int]) -> 
 
 
 def _units(
-    source: OmopSource, concepts: ConceptMap, records: ir.Table, facts: list[str]
+    source: OmopSource, concepts: ConceptMap, facts: list[str]
 ) -> dict[str, dict[UnitKey, str | None]]:
-    """Fact -> each (unit concept, unit as written) its values carry -> UCUM code."""
-    numeric = {
-        i: f for i, f in enumerate(facts) if concepts.facts[f].definition.type in ("quantity", "count")
-    }
-    if not numeric:
+    """Fact -> each (unit concept, unit as written) its values carry -> UCUM code.
+
+    Read from the measurement and observation rows of the numeric facts' concepts, whatever their
+    date (a unit no rule reads adds an unused branch), in one scan of each table.
+    """
+    fact_of: dict[int, str] = {}
+    for fact in facts:
+        if concepts.facts[fact].definition.type in ("quantity", "count"):
+            fact_of.update(
+                dict.fromkeys(concepts.facts[fact].concept_ids | concepts.facts[fact].local_ids, fact)
+            )
+    if not fact_of:
         return {}
-    distinct = (
-        records.filter(records.fact.isin(list(numeric))).select("fact", "unit_id", "unit_src").distinct()
-    )
-    found = distinct.to_pyarrow().to_pylist()
+    parts = []
+    for table, concept in (
+        ("measurement", "measurement_concept_id"),
+        ("observation", "observation_concept_id"),
+    ):
+        rows = source.table(table)
+        rows = rows.filter(rows[concept].isin(sorted(fact_of)))
+        parts.append(
+            rows.select(
+                concept=rows[concept].cast("int64"),
+                unit_id=rows.unit_concept_id.cast("int64"),
+                unit_src=rows.unit_source_value.cast("string"),
+            ).distinct()
+        )
+    found = parts[0].union(parts[1], distinct=True).to_pyarrow().to_pylist()
     ucum = ucum_codes(source, concepts, {int(r["unit_id"]) for r in found if r["unit_id"]})
     units: dict[str, dict[UnitKey, str | None]] = {}
     for row in found:
         key = (row["unit_id"], row["unit_src"])
-        units.setdefault(numeric[row["fact"]], {})[key] = unit_code(row["unit_id"], row["unit_src"], ucum)
+        units.setdefault(fact_of[row["concept"]], {})[key] = unit_code(row["unit_id"], row["unit_src"], ucum)
     return units
 
 
@@ -124,7 +145,7 @@ def prescreen(
     conditions = condition_columns(concepts)
     values = value_records(source, concepts, windows, as_of)
     step("units")
-    units = _units(source, concepts, values, facts)
+    units = _units(source, concepts, facts)
     step("verdicts")
     compiler = LeafCompiler(concepts, units, as_of)
     every_leaf = leaves(rules)
@@ -138,20 +159,25 @@ def prescreen(
         value_codes(values, facts, every_leaf, compiler, concepts, slots, source.engine),
         condition_codes(condition_records(source, concepts, as_of), conditions, every_leaf, compiler, slots),
     ]
-    words = packed_words(person_table(source), [part for part in parts if part is not None], slots)
-    patients = leaf_table(_materialise(source, words, "patients"), every_leaf, slots, compiler)
-    expressions = VerdictCompiler(rules, patients).criteria()
-    alive = patients.death_date.isnull() | (patients.death_date > ibis.literal(as_of, "date"))
-    verdicts = patients.filter(alive).select(
-        "person_id", **{column_name(cid): expr for cid, expr in expressions.items()}
+    words = packed_words(
+        person_table(source), [part for part in parts if part is not None], slots, source.engine
     )
-    deceased = int(patients.filter(~alive).count().to_pyarrow().as_py())
-    step("funnel")
-    kinds = {c.id: c.kind for c in rules.criteria}
+    patients = leaf_table(words, every_leaf, slots, compiler)
+    expressions = VerdictCompiler(rules, patients).criteria()
     every = [(c.id, c.kind, column_name(c.id)) for c in rules.criteria]
+    kinds = {c.id: c.kind for c in rules.criteria}
     top = [(cid, kinds[cid], column_name(cid)) for cid in rules.top_level]
-    combinations = verdict_combinations(verdicts, every).to_pyarrow()
-    funnel = tally(combinations, top, every, as_of, deceased)
+    alive = patients.death_date.isnull() | (patients.death_date > ibis.literal(as_of, "date"))
+    everyone = patients.select(
+        "person_id", _alive=alive, **{column_name(cid): expr for cid, expr in expressions.items()}
+    )
+    verdicts = everyone.filter(everyone._alive).drop("_alive")
+    step("funnel")
+    # one query from the source tables to the combinations of verdicts, the deceased apart
+    combinations = verdict_combinations(everyone, [*every, ("", "", "_alive")]).to_pyarrow()
+    living = pc.equal(combinations.column("_alive"), True)
+    deceased = int(pc.sum(combinations.filter(pc.invert(living)).column("patients")).as_py() or 0)
+    funnel = tally(combinations.filter(living), top, every, as_of, deceased)
     notes = (*concepts.notes, *_unmapped_notes(windows, facts), *_judgment_notes(rules.judgment_ids))
     funnel = replace(funnel, source=source.name, engine=source.engine, notes=notes)
     return PrescreenRun(funnel, verdicts, tuple(every))
@@ -169,13 +195,3 @@ def _judgment_notes(ids: frozenset[str]) -> tuple[str, ...]:
     if not ids:
         return ()
     return (f"decided by the investigator, unknown for everyone: {', '.join(sorted(ids))}",)
-
-
-def _materialise(source: OmopSource, table: ir.Table, name: str) -> ir.Table:
-    """Compute ``table`` once: a temporary table (DuckDB, PostgreSQL) or a cached frame (Spark)."""
-    if source.engine == "spark":
-        return table.cache()
-    unique = f"celltrial_{name}_{uuid.uuid4().hex[:8]}"
-    if source.engine == "duckdb":
-        return duckdb_temp_table(source.con, unique, table)
-    return source.con.create_table(unique, table, temp=True)

@@ -39,7 +39,6 @@ __all__ = [
     "Engine",
     "OmopSource",
     "duckdb_table",
-    "duckdb_temp_table",
     "open_source",
 ]
 
@@ -202,7 +201,7 @@ def _sql_name(name: str) -> str:
 def duckdb_table(con: Any, name: str, schema: ibis.Schema | None = None) -> ir.Table:
     """An ibis table over DuckDB table or view ``name`` (its schema read with ``DESCRIBE`` unless given).
 
-    ibis 12.0's own ``table``/``read_parquet``/``create_table`` read the schema through DuckDB's
+    ibis 12.0's own ``table`` and ``read_parquet`` read the schema through DuckDB's
     ``fetch_arrow_table``, deprecated since DuckDB 1.5 (a DeprecationWarning on every call; ibis
     main has moved to ``to_arrow_table``, unreleased). Reading it here with ``fetchall`` avoids that.
     """
@@ -213,12 +212,6 @@ def duckdb_table(con: Any, name: str, schema: ibis.Schema | None = None) -> ir.T
             {str(row[0]): mapper.from_string(str(row[1]), nullable=row[2] == "YES") for row in described}
         )
     return ops.DatabaseTable(name, schema=schema, source=con, namespace=ops.Namespace()).to_expr()
-
-
-def duckdb_temp_table(con: Any, name: str, table: ir.Table) -> ir.Table:
-    """Compute ``table`` into DuckDB temporary table ``name`` (see :func:`duckdb_table`)."""
-    con.con.execute(f"CREATE TEMP TABLE {_sql_name(name)} AS {con.compile(table)}")
-    return duckdb_table(con, name, table.schema())
 
 
 def _open_duckdb_file(path: Path, location: str) -> OmopSource:

@@ -101,7 +101,7 @@ def test_fhir_bundles_flattened_to_tables_get_the_engines_verdict_on_the_origina
     assert compared == 13  # 14 patients, one died before 2022
 
 
-@pytest.mark.slow
+@pytest.mark.stress  # the 600-patient runs above are the make test variant
 def test_five_thousand_synthetic_patients_get_the_engines_verdict_on_every_criterion(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> None:

@@ -49,7 +49,7 @@ def test_postgresql_gives_the_duckdb_counts_on_synthetic_data(
     assert on_postgres["criteria"] == on_duckdb["criteria"]
 
 
-@pytest.mark.slow
+@pytest.mark.stress  # starting Spark takes 20-80 s: run by make test-stress
 def test_spark_local_gives_the_duckdb_counts(synthea_omop: Path, capsys: pytest.CaptureFixture[str]) -> None:
     on_spark = _funnel(
         capsys, ["prescreen", "--omop", str(synthea_omop), "--engine", "spark", "--spark-master", "local[2]"]
@@ -58,7 +58,7 @@ def test_spark_local_gives_the_duckdb_counts(synthea_omop: Path, capsys: pytest.
     assert on_spark == on_duckdb
 
 
-@pytest.mark.slow
+@pytest.mark.stress
 def test_a_spark_master_that_cannot_be_used_gives_a_clear_message(
     synthea_omop: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
