@@ -56,6 +56,7 @@ from typing import Any
 
 import httpx
 from sqlalchemy import create_engine, text
+from sqlalchemy.exc import OperationalError
 
 from celltrial.simulate.demo_users import DEMO_PASSWORD
 from celltrial.study.types import utcnow
@@ -227,16 +228,19 @@ def database_backends(url: str) -> Callable[[], set[int]]:
     """The process ids of the PostgreSQL backends connected to the database of ``url``."""
     if not url.startswith("postgresql"):
         return set
-    engine = create_engine(url)
+    engine = create_engine(url, pool_pre_ping=True)
     name = url.rsplit("/", 1)[1].split("?", 1)[0]
 
     def backends() -> set[int]:
-        with engine.connect() as connection:
-            rows = connection.execute(
-                text("SELECT pid FROM pg_stat_activity WHERE datname = :n AND pid <> pg_backend_pid()"),
-                {"n": name},
-            )
-            return {int(row[0]) for row in rows}
+        try:
+            with engine.connect() as connection:
+                rows = connection.execute(
+                    text("SELECT pid FROM pg_stat_activity WHERE datname = :n AND pid <> pg_backend_pid()"),
+                    {"n": name},
+                )
+                return {int(row[0]) for row in rows}
+        except OperationalError:  # the server restarted: its backends are not counted
+            return set()
 
     return backends
 
