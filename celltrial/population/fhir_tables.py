@@ -39,6 +39,7 @@ import duckdb
 import pyarrow as pa
 
 from celltrial.errors import InvalidInput
+from celltrial.jsoninput import refuse_deep_json
 from celltrial.population.concepts import mapping_file
 
 __all__ = ["SYSTEMS", "flatten_fhir"]
@@ -96,7 +97,9 @@ def _split(directory: Path, ndjson: Path) -> dict[str, int]:
                 _read_ndjson(path, emit)
                 continue
             try:
-                data = json.loads(path.read_text(encoding="utf-8"))
+                text = path.read_text(encoding="utf-8")
+                refuse_deep_json(text, field=str(path))
+                data = json.loads(text)
             except (json.JSONDecodeError, UnicodeDecodeError) as error:
                 raise InvalidInput(f"not JSON: {error}", field=str(path)) from None
             if isinstance(data, dict) and data.get("resourceType") == "Bundle":
@@ -115,6 +118,7 @@ def _read_ndjson(path: Path, emit: Any) -> None:
         for number, line in enumerate(lines, start=1):
             if not line.strip():
                 continue
+            refuse_deep_json(line, field=f"{path}: line {number}")
             try:
                 emit(json.loads(line))
             except json.JSONDecodeError as error:

@@ -189,8 +189,9 @@ DEEP = '{"resourceType": "Bundle", "entry": ' + "[" * 50_000 + "]" * 50_000 + "}
         ["grade", "crs", "{file}", "--json"],
         ["protocol", "import", "{file}"],
         ["registry", "import", "{file}", "--db", "sqlite:///{folder}/registry.db"],
+        ["prescreen", "--fhir", "{folder}", "--json"],
     ],
-    ids=["screen", "grade crs", "protocol import", "registry import"],
+    ids=["screen", "grade crs", "protocol import", "registry import", "prescreen FHIR folder"],
 )
 def test_a_deeply_nested_json_file_is_refused_by_the_cli_in_one_line(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, command: list[str]
