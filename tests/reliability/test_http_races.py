@@ -45,7 +45,9 @@ async def _enrol_all_at_once(
 
 def test_with_39_enrolled_200_simultaneous_enrolment_requests_enrol_exactly_one(database_url: str) -> None:
     world = build_trial(database_url, enrolled=39, candidates=200)
-    app = create_app(database_url, WebSettings())
+    # the app's usual pool; requests may queue for a connection longer than its usual 30 s on a
+    # busy machine, which would be a 503 unrelated to the cap under test
+    app = create_app(engine=make_engine(database_url, pool_timeout=300), settings=WebSettings())
     with live_server(app) as base, httpx.Client(base_url=base) as client:
         headers = token_headers(client, world.investigator, world.password)
         answers = asyncio.run(_enrol_all_at_once(base, headers, world.candidates))
