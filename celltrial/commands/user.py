@@ -1,4 +1,4 @@
-"""``celltrial user``: add, list, disable users and reset their passwords."""
+"""``celltrial user``: add, list, disable users, change their role and reset their passwords."""
 
 from __future__ import annotations
 
@@ -104,6 +104,25 @@ def reset_password(
     with command_session(db) as session:
         user = users.reset_password(session, username=username, password=password, by=users.operator())
     typer.echo(f"reset the password of {user.username}")
+
+
+@user_app.command("role")
+def change_role(
+    username: str = typer.Argument(...),
+    role: str = typer.Argument(
+        ..., help="investigator, coordinator, cell_lab, data_manager, monitor, sponsor, dsmb or admin."
+    ),
+    site: str | None = typer.Option(None, "--site", help="Site code (site roles only), e.g. S01."),
+    reason: str = typer.Option(..., "--reason", help="Why the role changes (audited)."),
+    db: str | None = DB_OPTION,
+) -> None:
+    """Give a user another role (and site); applies from the user's next request."""
+    with command_session(db) as session:
+        site_id = sites.get_by_code_or_raise(session, code=site).id if site else None
+        user = users.change_role(
+            session, username=username, role=role, site_id=site_id, reason=reason, by=users.operator()
+        )
+    typer.echo(f"{user.username} is now {user.role}{', site ' + site.upper() if site else ''}")
 
 
 def register(app: typer.Typer) -> None:

@@ -53,6 +53,7 @@ ENDPOINTS: list[tuple[str, str, Any, Action | None]] = [
     ("GET", "/users", None, Action.USER_MANAGE),
     ("POST", "/users/nobody-here/disable", {"reason": "matrix"}, Action.USER_MANAGE),
     ("POST", "/users/nobody-here/password", {"password": "x"}, Action.USER_MANAGE),
+    ("POST", "/users/nobody-here/role", {"role": "monitor", "reason": "matrix"}, Action.USER_MANAGE),
     ("POST", "/sites", {"code": "S1", "name": "x", "country": "x"}, Action.SITE_MANAGE),
     ("GET", "/form-definitions", None, None),
     ("POST", "/eligibility/evaluate", {"form": "celltrial-screening-form", "patient": {}, "facts": {}}, None),

@@ -1,4 +1,4 @@
-"""User administration (administrator): list, add, disable, reset a password."""
+"""User administration (administrator): list, add, disable, change a role, reset a password."""
 
 from __future__ import annotations
 
@@ -31,6 +31,14 @@ class UserCreate(BaseModel):
 class Disable(BaseModel):
     """Why an account is disabled."""
 
+    reason: str = Field(min_length=1, max_length=1000)
+
+
+class RoleChange(BaseModel):
+    """Another role for a user (site roles need a site, others have none) and why."""
+
+    role: Role
+    site_id: int | None = Field(default=None, ge=1, le=2_147_483_647)
     reason: str = Field(min_length=1, max_length=1000)
 
 
@@ -76,6 +84,17 @@ def create_user(session: DbSession, user: ApiUser, new: UserCreate) -> UserRead:
 def disable_user(session: DbSession, user: ApiUser, username: str, why: Disable) -> UserRead:
     """Disable an account (it can no longer sign in or sign)."""
     return UserRead.model_validate(users.disable(session, username=username, reason=why.reason, by=user))
+
+
+@router.post(
+    "/{username}/role", response_model=UserRead, responses=AUTHENTICATED | problem_responses(404, 409)
+)
+def change_role(session: DbSession, user: ApiUser, username: str, change: RoleChange) -> UserRead:
+    """Give a user another role (audited with the old and new role and the reason)."""
+    changed = users.change_role(
+        session, username=username, role=change.role, site_id=change.site_id, reason=change.reason, by=user
+    )
+    return UserRead.model_validate(changed)
 
 
 @router.post(

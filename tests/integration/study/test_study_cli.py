@@ -48,6 +48,30 @@ def test_sites_and_users_are_added_listed_and_disabled(
     assert json.loads(out)[0]["disabled"] is True
 
 
+def test_a_role_change_from_the_console_is_audited_and_a_site_role_needs_its_site(
+    database_url: str,
+    sessions: sessionmaker[Session],
+    password_file: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    db = ("--db", database_url)
+    assert _run(capsys, "site", "add", "S01", "--name", "First Hospital", "--country", "China", *db)[0] == 0
+    add = ("user", "add", "li.wei", "--name", "Li Wei", "--role", "coordinator", "--site", "S01")
+    assert _run(capsys, *add, "--password-file", str(password_file), *db)[0] == 0
+    code, out, _ = _run(capsys, "user", "role", "li.wei", "monitor", "--reason", "now monitors", *db)
+    assert (code, out.strip()) == (0, "li.wei is now monitor")
+    code, _, err = _run(capsys, "user", "role", "li.wei", "investigator", "--reason", "back at the site", *db)
+    assert code == 2
+    assert len(err.strip().splitlines()) == 1
+    assert "site" in err
+    code, out, _ = _run(capsys, "user", "list", "--json", *db)
+    assert json.loads(out)[0]["role"] == "monitor"
+    with unit_of_work(sessions) as session:
+        changes = [entry for entry in audit.history(session, entity="user") if entry.action == "role.change"]
+    assert len(changes) == 1
+    assert changes[0].reason == "now monitors"
+
+
 def test_bad_input_is_one_line_on_stderr_with_exit_code_2(
     database_url: str, password_file: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
