@@ -42,10 +42,8 @@ def test_prescreen_json_follows_the_contract(funnel: dict[str, Any]) -> None:
     assert all(set(s) >= {"criterion", "remaining", "failed", "unknown"} for s in steps)
 
 
-def test_each_step_removes_exactly_the_patients_it_fails(
-    small_omop: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    data = _json(capsys, ["prescreen", "--omop", str(small_omop), "--date", "2025-06-01", "--json"])
+def test_each_step_removes_exactly_the_patients_it_fails(funnel: dict[str, Any]) -> None:
+    data = funnel
     before = data["total"]
     for step in data["steps"]:  # type: ignore[attr-defined]
         assert step["remaining"] == before - step["failed"]
@@ -53,10 +51,8 @@ def test_each_step_removes_exactly_the_patients_it_fails(
         before = step["remaining"]
 
 
-def test_investigator_criteria_are_unknown_for_everyone(
-    small_omop: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    data = _json(capsys, ["prescreen", "--omop", str(small_omop), "--date", "2025-06-01", "--json"])
+def test_investigator_criteria_are_unknown_for_everyone(funnel: dict[str, Any]) -> None:
+    data = funnel
     counts = {c["criterion"]: c for c in data["criteria"]}  # type: ignore[attr-defined]
     for judged in ("I4", "E12"):
         assert counts[judged]["unknown"] == data["total"]
