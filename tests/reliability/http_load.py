@@ -9,6 +9,7 @@ a step answers ``"ok"`` or what went wrong (``"HTTP 500"``, an httpx error's nam
 from __future__ import annotations
 
 import asyncio
+import os
 import socket
 import statistics
 import subprocess
@@ -25,9 +26,36 @@ import httpx
 Step = Callable[[httpx.AsyncClient, int, int], Awaitable[str]]
 
 
+def cpu_seconds(root: int) -> float:
+    """CPU time (user + system) used so far by process ``root`` and the processes below it (/proc)."""
+    parents: dict[int, int] = {}
+    ticks: dict[int, int] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue  # the process ended meanwhile
+        pid = int(stat.parent.name)
+        parents[pid], ticks[pid] = int(fields[1]), int(fields[11]) + int(fields[12])
+    tree, grown = {root}, True
+    while grown:
+        below = {pid for pid, parent in parents.items() if parent in tree} - tree
+        tree |= below
+        grown = bool(below)
+    return sum(ticks.get(pid, 0) for pid in tree) / os.sysconf("SC_CLK_TCK")
+
+
+@dataclass(frozen=True)
+class Served:
+    """A served app: its base URL, and the CPU seconds its processes have used (None: in this process)."""
+
+    base: str
+    cpu: Callable[[], float] | None = None
+
+
 @contextmanager
-def celltrial_serve(url: str, *, workers: int, log: Path) -> Iterator[str]:
-    """``celltrial serve`` on the database ``url`` until the block ends; yields the base URL."""
+def celltrial_serve(url: str, *, workers: int, log: Path) -> Iterator[Served]:
+    """``celltrial serve`` on the database ``url`` until the block ends."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = int(probe.getsockname()[1])
@@ -49,7 +77,7 @@ def celltrial_serve(url: str, *, workers: int, log: Path) -> Iterator[str]:
                         f"celltrial serve did not start: {log.read_text(errors='replace')[-2000:]}"
                     )
                 time.sleep(0.3)
-            yield base
+            yield Served(base, lambda: cpu_seconds(process.pid))
         finally:
             process.terminate()
             try:

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from http_load import celltrial_serve, run_clients
+from http_load import Served, celltrial_serve, run_clients
 from live import live_server
 from pages import token_headers
 from reliability_world import build_trial
@@ -37,13 +37,13 @@ CLIENTS = 50
 
 
 @contextmanager
-def _served(url: str, folder: Path, *, full_scale: bool) -> Iterator[str]:
+def _served(url: str, folder: Path, *, full_scale: bool) -> Iterator[Served]:
     if full_scale:
-        with celltrial_serve(url, workers=2, log=folder / "serve.log") as base:
-            yield base
+        with celltrial_serve(url, workers=2, log=folder / "serve.log") as served:
+            yield served
     else:
         with live_server(create_app(url, WebSettings())) as base:
-            yield base
+            yield Served(base)
 
 
 @pytest.mark.parametrize(
@@ -67,7 +67,8 @@ def test_50_clients_saving_forms_and_reading_casebooks_get_no_error_and_every_sa
     versions = dict.fromkeys(form_ids, 0)
     casebook_sizes: set[int] = set()
 
-    with _served(database_url, tmp_path, full_scale=full_scale) as base:
+    with _served(database_url, tmp_path, full_scale=full_scale) as served:
+        base = served.base
         with httpx.Client(base_url=base, timeout=60) as client:
             headers = token_headers(client, world.coordinator, world.password)
 
@@ -90,7 +91,9 @@ def test_50_clients_saving_forms_and_reading_casebooks_get_no_error_and_every_sa
             saved[form_id] += 1
             return "ok"
 
+        cpu_before = served.cpu() if served.cpu else 0.0
         figures = run_clients(base, clients=CLIENTS, seconds=seconds, step=save_or_read)
+        cpu_used = served.cpu() - cpu_before if served.cpu else None
     try:
         with unit_of_work(sessions) as session:
             stored = dict(session.execute(select(FormInstance.id, FormInstance.version)).all())
@@ -114,7 +117,8 @@ def test_50_clients_saving_forms_and_reading_casebooks_get_no_error_and_every_sa
         figures.requests,
         figures.errors + len(lost_or_doubled),
         f"{figures.summary()}; {saved.total()} saves, each stored once; "
-        f"casebooks of {max(casebook_sizes, default=0)} forms",
+        + (f"server CPU {1000 * cpu_used / figures.requests:.0f} ms a request; " if cpu_used else "")
+        + f"casebooks of {max(casebook_sizes, default=0)} forms",
     )
     assert figures.server_errors == 0, figures.summary()
     assert figures.errors == 0, figures.summary()
