@@ -242,6 +242,18 @@ def test_the_administrator_adds_a_user_and_resets_a_password(client: TestClient,
     )
     assert reset.status_code == 422
     assert "at least 12 characters" in reset.text
+    without_reason = {"csrf_token": csrf, "role": "monitor", "site_id": "", "reason": ""}
+    refused = client.post("/admin/users/new-coordinator/role", data=without_reason)
+    assert (refused.status_code, "why the role changes" in refused.text) == (422, True)
+    changed = client.post(
+        "/admin/users/new-coordinator/role", data=without_reason | {"reason": "monitors now"}
+    )
+    assert "The role is changed" in changed.text
+    assert re.search(
+        r'id="user-new-coordinator">\s*<td>new-coordinator</td><td>New Coordinator</td><td>monitor',
+        changed.text,
+        re.IGNORECASE,
+    )
 
 
 def test_the_data_manager_locks_and_unlocks_the_study(client: TestClient, world: World) -> None:

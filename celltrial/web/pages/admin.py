@@ -97,6 +97,29 @@ def disable_user(
     return back_to("/admin/users", "disabled")
 
 
+@router.post("/admin/users/{username}/role")
+def change_role(
+    request: Request,
+    session: DbSession,
+    visitor: Actor,
+    username: str,
+    role: Annotated[str, Form(max_length=32)] = "",
+    site_id: Annotated[str, Form(max_length=12)] = "",
+    reason: Annotated[str, Form(max_length=2000)] = "",
+) -> Response:
+    """Give a user another role (and site), with the reason (audited)."""
+    site = int(site_id) if site_id.isdigit() else None
+    outcome = attempt(
+        session,
+        lambda: users.change_role(
+            session, username=username, role=role, site_id=site, reason=reason, by=visitor.user
+        ),
+    )
+    if isinstance(outcome, CelltrialError):
+        return _users_page(request, session, visitor, problem=outcome)
+    return back_to("/admin/users", "role")
+
+
 @router.post("/admin/users/{username}/password")
 def reset_password(
     request: Request,

@@ -30,6 +30,7 @@ DONE: dict[str, str] = {
     "form": "The form is added.",
     "user": "The user is added.",
     "disabled": "The account is disabled.",
+    "role": "The role is changed; it applies from the user's next request.",
     "password": "The password is reset; any lockout is lifted.",
     "locked": "The data are locked.",
     "unlocked": "The data are unlocked.",
