@@ -17,7 +17,7 @@ from sqlalchemy import Exists, Subquery, exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from celltrial.study.forms import service as forms
-from celltrial.study.forms.dictionary import form_definition
+from celltrial.study.forms.dictionary import form_definition, form_definitions
 from celltrial.study.forms.models import FormInstance, FormStatus
 from celltrial.study.locks.models import DataLock
 from celltrial.study.permissions import Action
@@ -119,15 +119,16 @@ def casebook_forms(session: Session, *, subject_id: int, by: User) -> list[FormL
         for form in session.scalars(select(FormInstance).where(FormInstance.id.in_(signed_ids))):
             current[form.id] = content_hash(forms.signature_content(form))
     locked = bool(rows[0][-1])
+    definitions = form_definitions()  # once per request: each look-up checks the imported forms' folder
     items = []
     for row in rows:
         digests = signed.get(str(row.id), [])
         items.append(
-            FormListItem.model_construct(  # the database's own values: nothing to validate
+            FormListItem(
                 id=row.id,
                 visit_id=row.visit_id,
                 form_code=row.form_code,
-                name=form_definition(row.form_code).name,
+                name=(definitions.get(row.form_code) or form_definition(row.form_code)).name,
                 sequence=row.sequence,
                 status=FormStatus.LOCKED if locked else row.status,
                 version=row.version,
