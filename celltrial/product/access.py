@@ -38,7 +38,7 @@ def subject_for(session: Session, *, subject_id: int, by: User, action: Action) 
     subject = session.get(Subject, _check_id(subject_id, "subject_id"))
     if subject is None:
         raise NotFound(f"no subject with id {subject_id}", field="subject")
-    require(by, action, site_id=subject.site_id)
+    require(by, action, site_id=subject.site_id, record_id=subject_id)
     return subject
 
 

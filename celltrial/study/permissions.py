@@ -118,7 +118,9 @@ def allowed(user: User, action: Action) -> bool:
     return action in PERMISSIONS[Role(user.role)]
 
 
-def require(user: User, action: Action, *, site_id: int | None = None, what: str = "subject") -> None:
+def require(
+    user: User, action: Action, *, site_id: int | None = None, what: str = "subject", record_id: object = None
+) -> None:
     """Refuse unless ``user`` is active, their role permits ``action`` and the data is at their site.
 
     ``site_id`` is the site of the data acted on; a site role asking for another site's data
@@ -130,13 +132,18 @@ def require(user: User, action: Action, *, site_id: int | None = None, what: str
     if not allowed(user, action):
         raise NotAllowed(f"the role {user.role} may not {action} (user {user.username!r})", field="role")
     if site_id is not None:
-        require_site(user, site_id, what=what)
+        require_site(user, site_id, what=what, record_id=record_id)
 
 
-def require_site(user: User, site_id: int, *, what: str = "subject") -> None:
-    """Report a record of another site as not found to a site role; central roles see every site."""
+def require_site(user: User, site_id: int, *, what: str = "subject", record_id: object = None) -> None:
+    """Report a record of another site as not found to a site role; central roles see every site.
+
+    With ``record_id`` the answer is word for word the one for an id that does not exist, so that
+    guessing ids tells a site user nothing about other sites' records.
+    """
     if Role(user.role) in SITE_ROLES and user.site_id != site_id:
-        raise NotFound(f"no such {what}", field=what)
+        message = f"no such {what}" if record_id is None else f"no {what} with id {record_id}"
+        raise NotFound(message, field=what)
 
 
 def visible_site_id(user: User) -> int | None:

@@ -200,9 +200,8 @@ NOWHERE = dict.fromkeys(_KINDS.values(), NONE)
 def _same_answer(guessed: Any, nowhere: Any) -> list[str]:
     """Why the answer for a guessed site-A id differs from the one for an id that does not exist.
 
-    Status, problem type, title and field must match, and the detail must name nothing of the
-    record. (The detail's wording still differs: "no such subject" for another site's subject,
-    "no subject with id N" for a missing one; reported, see the security notes.)
+    Status, problem type, title, field and the detail (its ids aside) must match, and the detail
+    must name nothing of the record.
     """
     if guessed.status_code != nowhere.status_code:
         return [f"status {guessed.status_code} vs {nowhere.status_code}"]
@@ -212,6 +211,8 @@ def _same_answer(guessed: Any, nowhere: Any) -> list[str]:
         for key in ("status", "type", "title", "field")
         if mine.get(key) != missing.get(key)
     ]
+    if re.sub(r"\d+", "N", str(mine.get("detail"))) != re.sub(r"\d+", "N", str(missing.get("detail"))):
+        problems.append(f"detail {mine.get('detail')!r} vs {missing.get('detail')!r}")
     if any(detail in mine.get("detail", "") for detail in ("RM", "S01", "Hospital A", "female")):
         problems.append(f"the detail names the record: {mine['detail']!r}")
     return problems

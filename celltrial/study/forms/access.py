@@ -34,7 +34,7 @@ def form_and_subject(
     if found is None:
         raise NotFound(f"no form with id {form_id}", field="form")
     form, subject = found
-    require_site(by, subject.site_id, what="form")
+    require_site(by, subject.site_id, what="form", record_id=form_id)
     return form, subject
 
 

@@ -189,7 +189,7 @@ def _save_context(session: Session, form_id: int, by: User) -> tuple[FormInstanc
     if found is None:
         raise NotFound(f"no form with id {form_id}", field="form")
     form, subject, first_consent, open_checks = found
-    require_site(by, subject.site_id, what="form")
+    require_site(by, subject.site_id, what="form", record_id=form_id)
     return form, subject, first_consent.date() if first_consent else None, int(open_checks or 0)
 
 

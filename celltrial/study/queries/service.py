@@ -108,7 +108,7 @@ def raise_query(session: Session, *, form_id: int, field: str | None, text: str,
         raise NotFound(f"no form with id {form_id}", field="form")
     subject = session.get(Subject, form.subject_id)
     assert subject is not None
-    require_site(by, subject.site_id, what="form")
+    require_site(by, subject.site_id, what="form", record_id=form_id)
     if field is not None:
         field = form_definition(form.form_code).field(field).name
     return _new(
@@ -129,7 +129,7 @@ def get_or_raise(session: Session, *, query_id: int, by: User) -> DataQuery:
     query = session.get(DataQuery, query_id)
     if query is None:
         raise NotFound(f"no query with id {query_id}", field="query")
-    require_site(by, query.site_id, what="query")
+    require_site(by, query.site_id, what="query", record_id=query_id)
     return query
 
 

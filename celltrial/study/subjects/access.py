@@ -20,5 +20,5 @@ def subject_for(session: Session, *, subject_id: int, by: User, action: Action) 
     subject = session.get(Subject, subject_id)
     if subject is None:
         raise NotFound(f"no subject with id {subject_id}", field="subject")
-    require_site(by, subject.site_id)
+    require_site(by, subject.site_id, record_id=subject_id)
     return subject

@@ -165,7 +165,7 @@ def _visit_for(session: Session, visit_id: int, by: User, action: Action) -> tup
         raise NotFound(f"no visit with id {visit_id}", field="visit")
     subject = session.get(Subject, visit.subject_id)
     assert subject is not None
-    require_site(by, subject.site_id, what="visit")
+    require_site(by, subject.site_id, what="visit", record_id=visit_id)
     return visit, subject
 
 
