@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import typer
@@ -17,10 +16,6 @@ def register(app: typer.Typer) -> None:
     app.add_typer(import_app, name="import")
 
 
-def _default_folder() -> Path:
-    return Path(os.environ.get("CELLTRIAL_HOME") or Path.home() / ".celltrial") / "forms"
-
-
 @import_app.command("odm")
 def odm(
     file: Path = typer.Argument(..., help="An ODM 1.3.2 XML file with a MetaDataVersion."),
@@ -31,8 +26,9 @@ def odm(
 ) -> None:
     """Turn each FormDef into a celltrial data dictionary (<code>.yaml); all forms or none."""
     from celltrial.reporting.odm_import import import_odm_forms
+    from celltrial.study.forms.dictionary import imported_forms_dir
 
-    written = import_odm_forms(file, out or _default_folder())
+    written = import_odm_forms(file, out or imported_forms_dir())
     if as_json:
         typer.echo(json.dumps({"forms": [path.stem for path in written], "folder": str(written[0].parent)}))
         return
