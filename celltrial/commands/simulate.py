@@ -130,7 +130,7 @@ def _render(points: list[DesignPoint], *, reps: int, reference: float, rule: Saf
             f"success: lower 95% bound of CR/CRi > {reference}"
         )
     )
-    for column in ("true CR", "true event", "P(stop)", "E[enrolled]", "E[infused]", "P(success)"):
+    for column in ("true CR", "true event", "P(stop)", r"E\[enrolled]", r"E\[infused]", "P(success)"):
         table.add_column(column, justify="right")
     for point in points:
         table.add_row(
