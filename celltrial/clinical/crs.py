@@ -16,7 +16,10 @@ Transplant 2019;25:625–638 — the ASTCT CRS consensus grading table and its f
 * the grade is set by the more severe of hypotension and hypoxia;
 * organ toxicities are graded by CTCAE and do not change the CRS grade (so they are no input here).
 
-Decision where the consensus is silent: with fever masked and neither hypotension nor hypoxia the
+Decisions where the consensus is silent: an assessment names its temperature (fever is what
+diagnoses CRS); hypotension and hypoxia left out are none, fever not masked and no death, so that
+one finding alone (``{"temperature_c": 38.4, "hypoxia": "positive_pressure"}``) is graded. With
+fever masked and neither hypotension nor hypoxia the
 grade is 0 (the masking lifts the fever requirement for grading hypotension and hypoxia; it does
 not by itself make a grade-1 event).
 """
@@ -89,10 +92,12 @@ class CrsAssessment(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     temperature_c: float = Field(description="highest temperature in the assessment period, °C")
-    fever_masked: StrictBool = Field(description="fever masked by antipyretic or anti-cytokine therapy")
-    hypotension: Hypotension
-    hypoxia: Hypoxia
-    death_due_to_crs: StrictBool
+    fever_masked: StrictBool = Field(
+        default=False, description="fever masked by antipyretic or anti-cytokine therapy"
+    )
+    hypotension: Hypotension = Hypotension.NONE
+    hypoxia: Hypoxia = Hypoxia.NONE
+    death_due_to_crs: StrictBool = False
 
     @field_validator("temperature_c", mode="before")
     @classmethod
