@@ -285,11 +285,16 @@ def test_the_dashboard_shows_each_role_the_panels_it_may_see(
     assert "Screening funnel" in page
     assert "Subjects by status" in page
     assert "SAE reporting clocks" in page
+    # nobody infused yet: the rule (first look after 3 evaluable subjects) is not applied
+    stopping = r'data-testid="dashboard-stopping">\s*<span class="badge badge-warn">not yet applied'
+    assert re.search(stopping, page)
+    assert "0 events in 0 evaluable subjects" in page
     log_in(client, world["admin"])
     page = client.get("/").text
     assert 'data-testid="enrolment"' in page
     assert "Screening funnel" not in page
     assert "open-queries" not in page
+    assert "dashboard-stopping" not in page
 
 
 @pytest.mark.parametrize("stored", [1234567.0, 0.1, 2.5e-07, 150.0, 99999.99])

@@ -1,6 +1,6 @@
 """The study dashboard: status, enrolment against the cap, the screening funnel, subjects by
-status, open queries, missed visits and SAE reporting clocks, each shown to the roles allowed to
-see it."""
+status, open queries, missed visits, SAE reporting clocks and the safety stopping rule, each
+shown to the roles allowed to see it."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from celltrial.study.permissions import Action, allowed
 from celltrial.study.queries import service as queries
+from celltrial.study.safety import monitoring
 from celltrial.study.safety import reports as safety
 from celltrial.study.screening import service as screenings
 from celltrial.study.subjects import service as subjects
@@ -46,6 +47,7 @@ def panels(session: Session, *, user: User, trial: Trial) -> dict[str, Any]:
         shown["sae_clocks"] = [
             row for row in board if any(c.status.value in ("pending", "overdue") for c in row.clocks)
         ]
+        shown["stopping"] = monitoring.stopping_rule_status(session, by=user, study_id=trial.id)
     return shown
 
 
