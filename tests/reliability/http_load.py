@@ -9,6 +9,7 @@ a step answers ``"ok"`` or what went wrong (``"HTTP 500"``, an httpx error's nam
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import os
 import socket
 import statistics
@@ -142,5 +143,10 @@ async def _run(base: str, clients: int, seconds: float, step: Step) -> LoadFigur
 
 
 def run_clients(base: str, *, clients: int, seconds: float, step: Step) -> LoadFigures:
-    """``clients`` clients calling ``step`` back to back for ``seconds``."""
-    return asyncio.run(_run(base, clients, seconds, step))
+    """``clients`` clients calling ``step`` back to back for ``seconds``.
+
+    They run on an event loop of their own thread: the test's thread may already have one running
+    (a browser test of the same worker leaves Playwright's).
+    """
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, _run(base, clients, seconds, step)).result()
