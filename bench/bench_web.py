@@ -31,6 +31,14 @@ clients (this process), the server (its processes) and PostgreSQL (the backends 
 benchmark's database), with the machine's busy share, per scenario; then the goal (p95 < 100 ms,
 zero errors). The CPU figures (from ``/proc``) say what bounds the throughput: two cores give
 2,000 ms of CPU per second to share between the three.
+
+What bounds it (November 2026, two cores shared with other work): a casebook read costs the
+server 6 to 9 ms of CPU (FastAPI, SQLAlchemy, pydantic: some 10,000 Python calls and nine
+database round trips) and a save 8 to 12 ms, so two cores serve at most some 200 to 300
+requests a second, and 50 clients without a pause wait 50 / throughput on average, 170 ms or
+more: p95 < 100 ms without a pause needs about 3 ms of CPU per request in all. With the pause
+of a person at a screen (``--think-ms 1000``) the load is about 48 requests a second and the
+goal is met when the machine is otherwise quiet. Wall-clock figures move with whatever else runs.
 """
 
 from __future__ import annotations
