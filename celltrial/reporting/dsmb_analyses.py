@@ -22,6 +22,10 @@ Clopper–Pearson intervals (:mod:`celltrial.analysis.proportions`), Kaplan–Me
   death; censored at the last response assessment, and at consolidative allo-HSCT when the
   protocol says so (``analysis.censor_at_consolidative_hsct``); the other choice is the
   sensitivity analysis.
+- **Progression-free survival** (lymphoma subjects): as event-free survival, in the lymphoma
+  subjects.
+- **Leukaemia-free survival** (leukaemia subjects in CR/CRi): from the first CR/CRi to relapse or
+  death; censored at the last response assessment, with the protocol's HSCT censoring.
 - **Duration of response**: the responders' duration of response
   (:mod:`celltrial.analysis.subject_efficacy`), with the protocol's HSCT censoring.
 - **Overall survival by disease** (leukaemia vs lymphoma), a subgroup analysis.
@@ -241,6 +245,23 @@ def _efs(course: SubjectCourse, *, censor_at_hsct: bool) -> tuple[float, bool]:
     return float(max(assessed, default=0)), False
 
 
+def _lfs(course: SubjectCourse, *, censor_at_hsct: bool) -> tuple[float, bool] | None:
+    """Leukaemia-free survival from the first CR/CRi; None for a subject never in CR/CRi."""
+    start = next((a.day for a in course.efficacy.assessments if a.response in CR_CRI_RESPONSES), None)
+    if start is None:
+        return None
+    outcome = course.efficacy
+    ends = [day for day in (outcome.relapse_day, course.death_day) if day is not None and day >= start]
+    event_day = min(ends, default=None)
+    hsct = course.hsct_day
+    if censor_at_hsct and hsct is not None and hsct >= start and (event_day is None or hsct < event_day):
+        return float(hsct - start), False
+    if event_day is not None:
+        return float(event_day - start), True
+    assessed = [r.day for r in course.responses if r.response.value != "NE"]
+    return float(max([start, *assessed]) - start), False
+
+
 def survival_endpoints(
     courses: Sequence[SubjectCourse], *, censor_at_hsct: bool, landmarks: Sequence[int]
 ) -> tuple[SurvivalEndpoint, ...]:
@@ -251,6 +272,9 @@ def survival_endpoints(
     other = [_efs(c, censor_at_hsct=not censor_at_hsct) for c in courses]
     hsct_rule = "censored at allo-HSCT" if censor_at_hsct else "not censored at allo-HSCT"
     other_rule = "not censored at allo-HSCT" if censor_at_hsct else "censored at allo-HSCT"
+    lymphoma = [_efs(c, censor_at_hsct=censor_at_hsct) for c in courses if c.disease == "lymphoma"]
+    remissions = [_lfs(c, censor_at_hsct=censor_at_hsct) for c in courses if c.disease == "leukemia"]
+    leukaemia_free = [found for found in remissions if found is not None]
     durations = []
     for course in courses:
         outcome = course.efficacy
@@ -276,6 +300,18 @@ def survival_endpoints(
             "Event-free survival, sensitivity analysis",
             f"as the primary analysis, {other_rule}",
             _km([t for t, _ in other], [e for _, e in other], landmarks),
+        ),
+        SurvivalEndpoint(
+            "pfs",
+            "Progression-free survival (lymphoma)",
+            f"lymphoma subjects: infusion to progression or death; {hsct_rule}",
+            _km([t for t, _ in lymphoma], [e for _, e in lymphoma], landmarks),
+        ),
+        SurvivalEndpoint(
+            "lfs",
+            "Leukaemia-free survival (leukaemia in CR/CRi)",
+            f"leukaemia subjects from their first CR/CRi to relapse or death; {hsct_rule}",
+            _km([t for t, _ in leukaemia_free], [e for _, e in leukaemia_free], landmarks),
         ),
         SurvivalEndpoint(
             "dor",

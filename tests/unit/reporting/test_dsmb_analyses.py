@@ -112,6 +112,21 @@ def test_event_free_survival_counts_relapse_and_death() -> None:
     assert _endpoint("efs_sensitivity", censor_at_hsct=True) == (5, 2)
 
 
+def test_progression_free_survival_is_the_lymphoma_subjects_event_free_survival() -> None:
+    assert _endpoint("pfs", censor_at_hsct=True) == (1, 0)
+
+
+def test_leukaemia_free_survival_runs_from_the_first_remission_to_relapse_or_death() -> None:
+    """A: CR on day 28, still in CR on day 90 (censored); B: CRi on day 28, relapse on day 90."""
+    assert _endpoint("lfs", censor_at_hsct=True) == (2, 1)
+    endpoints = survival_endpoints(COURSES, censor_at_hsct=True, landmarks=(6,))
+    summary = next(e for e in endpoints if e.key == "lfs").summary
+    assert summary is not None
+    relapse = next(point for point in summary.curve if point.events)
+    # both at risk 62 days after their remission: B relapses, A is censored that day
+    assert (round(relapse.month * 30.4375), relapse.at_risk, relapse.survival) == (62, 2, 0.5)
+
+
 def test_duration_of_response_is_estimated_over_the_responders_only() -> None:
     assert _endpoint("dor", censor_at_hsct=True) == (3, 1)
 
@@ -122,7 +137,7 @@ def test_hsct_before_a_relapse_censors_event_free_survival_in_the_primary_analys
     )
     endpoints = survival_endpoints((relapsed_after_hsct,), censor_at_hsct=True, landmarks=(6,))
     events = {e.key: e.summary.events for e in endpoints if e.summary is not None}
-    assert events == {"os": 0, "efs": 0, "efs_sensitivity": 1, "dor": 0}
+    assert events == {"os": 0, "efs": 0, "efs_sensitivity": 1, "lfs": 0, "dor": 0}
 
 
 def test_the_kinetics_summary_gives_median_range_and_geometric_mean_of_cmax() -> None:
