@@ -219,7 +219,8 @@ def evaluate(
     """
     _, _, compiled_rules, plans = _compiled(rules, settings)
     evaluation = _Evaluation(plans, facts, screening_date, _judgments_by_rule(compiled_rules, judgments))
-    results = tuple(evaluation.criterion(criterion.id) for criterion in compiled_rules.criteria)
+    criterion = evaluation.criterion
+    results = tuple([criterion(criterion_id) for criterion_id in plans])
     top = [evaluation.done[criterion_id] for criterion_id in compiled_rules.top_level]
     decision = decide([(result.kind, result.verdict) for result in top])
     return EligibilityResult(
