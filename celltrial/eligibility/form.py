@@ -126,9 +126,8 @@ def _facts_type() -> Any:
     fields: dict[str, Any] = {}
     for name, definition in fact_catalogue().facts.items():
         entry = _ENTRY_TYPES[definition.type]
-        fields[name] = NotRequired[
-            Annotated[entry | list[entry], Field(description=definition.text, union_mode="left_to_right")]
-        ]  # type: ignore[valid-type]
+        described = Field(description=definition.text, union_mode="left_to_right")
+        fields[name] = NotRequired[Annotated[entry | list[entry], described]]  # type: ignore[valid-type]
     facts: Any = TypedDict("ScreeningFacts", fields, total=False)  # type: ignore[misc]
     facts.__pydantic_config__ = _ENTRY  # type: ignore[attr-defined]
     return facts
