@@ -1,8 +1,8 @@
 """Security headers on every response (OWASP Secure Headers): CSP, no sniffing, no framing, no caching.
 
 Pages load scripts and styles from this server only (htmx is served from ``/static``), so the
-Content-Security-Policy allows ``'self'`` and nothing inline. The API documentation pages
-(``/docs``, ``/redoc``) load Swagger UI / ReDoc from their CDN and get a policy that allows it.
+Content-Security-Policy allows ``'self'`` and nothing inline; the API documentation (``/docs``)
+runs Swagger UI from ``/static`` under the same policy.
 """
 
 from __future__ import annotations
@@ -16,12 +16,6 @@ CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'self'; object-src 'none'"
 )
-_DOCS_POLICY = (
-    "default-src 'self'; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
-    "style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; img-src 'self' data: https:; "
-    "connect-src 'self'; worker-src 'self' blob:; frame-ancestors 'none'; base-uri 'self'; object-src 'none'"
-)
-_DOCS = ("/docs", "/redoc")
 
 
 class SecurityHeaders:
@@ -40,8 +34,7 @@ class SecurityHeaders:
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = MutableHeaders(scope=message)
-                policy = _DOCS_POLICY if path.startswith(_DOCS) else CONTENT_SECURITY_POLICY
-                headers.setdefault("Content-Security-Policy", policy)
+                headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
                 headers.setdefault("X-Content-Type-Options", "nosniff")
                 headers.setdefault("X-Frame-Options", "DENY")
                 headers.setdefault("Referrer-Policy", "same-origin")
