@@ -28,7 +28,8 @@ Clopper–Pearson intervals (:mod:`celltrial.analysis.proportions`), Kaplan–Me
   death; censored at the last response assessment, with the protocol's HSCT censoring.
 - **Duration of response**: the responders' duration of response
   (:mod:`celltrial.analysis.subject_efficacy`), with the protocol's HSCT censoring.
-- **Overall survival by disease** (leukaemia vs lymphoma), a subgroup analysis.
+- **Overall survival by disease** (leukaemia vs lymphoma) and **by prior allo-HSCT** (yes/no),
+  the protocol's subgroups.
 - **Median follow-up**: reverse Kaplan–Meier of overall survival (Schemper & Smith 1996).
 - **Kinetics**: NCA per subject with the protocol's LLOQ (``analysis.kinetics_lloq_copies_per_ug``).
 """
@@ -159,6 +160,8 @@ class TrialAnalyses:
     survival: tuple[SurvivalEndpoint, ...]
     survival_by_disease: dict[str, KaplanMeierSummary]
     """Overall survival of the leukaemia and the lymphoma subjects (empty before any infusion)."""
+    survival_by_prior_hsct: dict[str, KaplanMeierSummary]
+    """Overall survival with and without a prior allo-HSCT (empty before any infusion)."""
     kinetics: dict[str, KineticParameters]
     kinetics_summary: tuple[KineticsSummaryRow, ...]
     lloq: float
@@ -326,12 +329,26 @@ def survival_by_disease(
     courses: Sequence[SubjectCourse], *, landmarks: Sequence[int]
 ) -> dict[str, KaplanMeierSummary]:
     """Overall survival by disease (leukaemia vs lymphoma), on the same numbers-at-risk months."""
+    return _survival_by(courses, [c.disease for c in courses], landmarks=landmarks)
+
+
+def survival_by_prior_hsct(
+    courses: Sequence[SubjectCourse], *, landmarks: Sequence[int]
+) -> dict[str, KaplanMeierSummary]:
+    """Overall survival with and without an allo-HSCT before the trial (a protocol subgroup)."""
+    groups = ["prior allo-HSCT" if c.prior_hsct else "no prior allo-HSCT" for c in courses]
+    return _survival_by(courses, groups, landmarks=landmarks)
+
+
+def _survival_by(
+    courses: Sequence[SubjectCourse], groups: list[str], *, landmarks: Sequence[int]
+) -> dict[str, KaplanMeierSummary]:
     if not courses:
         return {}
     return kaplan_meier_by_group(
         [float(c.death_day if c.death_day is not None else c.last_alive_day) for c in courses],
         [c.death_day is not None for c in courses],
-        [c.disease for c in courses],
+        groups,
         time_unit=TimeUnit.DAYS,
         landmarks_months=tuple(float(m) for m in landmarks),
     )
@@ -400,6 +417,7 @@ def analyse(
             landmarks=settings.landmarks_months.value,
         ),
         survival_by_disease=survival_by_disease(courses, landmarks=settings.landmarks_months.value),
+        survival_by_prior_hsct=survival_by_prior_hsct(courses, landmarks=settings.landmarks_months.value),
         kinetics=kinetics,
         kinetics_summary=kinetics_summary(kinetics),
         lloq=lloq,

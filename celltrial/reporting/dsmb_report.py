@@ -446,6 +446,10 @@ def _time_to_event(analyses: TrialAnalyses) -> list[Flowable]:
         _survival_rows(f"Overall survival, {group}", summary)
         for group, summary in analyses.survival_by_disease.items()
     ]
+    rows += [
+        _survival_rows(f"Overall survival, {group}", summary)
+        for group, summary in analyses.survival_by_prior_hsct.items()
+    ]
     follow_up = _median(os_summary.median_follow_up) if os_summary else "—"
     story: list[Flowable] = [
         Paragraph(SECTIONS[4], styles["h1"]),

@@ -6,6 +6,7 @@ The expected values are counted by hand from the courses below; intervals come f
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 
 import pytest
@@ -15,7 +16,12 @@ from celltrial.analysis.nca import AucMethod, KineticParameters, noncompartmenta
 from celltrial.analysis.proportions import clopper_pearson
 from celltrial.analysis.response import Response
 from celltrial.analysis.subject_efficacy import AssessedResponse, subject_efficacy
-from celltrial.reporting.dsmb_analyses import kinetics_summary, response_rates, survival_endpoints
+from celltrial.reporting.dsmb_analyses import (
+    kinetics_summary,
+    response_rates,
+    survival_by_prior_hsct,
+    survival_endpoints,
+)
 from celltrial.reporting.dsmb_data import ResponseAssessment, SubjectCourse
 from celltrial.reporting.dsmb_figures import swimmer_lanes
 
@@ -160,3 +166,10 @@ def test_swimmer_lanes_mark_the_first_response_relapse_hsct_and_death() -> None:
     assert [(e.day, e.kind) for e in lanes["D"].events] == [(20, "death")]
     assert lanes["A"].ongoing
     assert not lanes["D"].ongoing
+
+
+def test_overall_survival_by_prior_hsct_splits_the_subjects_by_their_history() -> None:
+    courses = (replace(COURSES[0], prior_hsct=True), *COURSES[1:])
+    groups = survival_by_prior_hsct(courses, landmarks=(6,))
+    counts = {group: (summary.n, summary.events) for group, summary in groups.items()}
+    assert counts == {"prior allo-HSCT": (1, 0), "no prior allo-HSCT": (4, 1)}
