@@ -255,11 +255,15 @@ def review_dlt(session: Session, world: World, journey: Journey, day: date) -> N
     """Day 28: the investigator confirms the DLT evaluation; the sponsor reads the stopping rule."""
     assert journey.subject_id is not None
     by = world.site_staff(journey).investigator
-    evaluation = monitoring.dlt_evaluation(session, by=by, subject_id=journey.subject_id, as_of=day)
-    monitoring.confirm_dlt(
-        session, by=by, subject_id=journey.subject_id, is_dlt=evaluation.status.value == "dlt"
-    )
-    world.tally["DLT evaluations confirmed"] += 1
+    evaluation = monitoring.dlt_evaluation(session, by=by, subject_id=journey.subject_id)
+    if evaluation.status.value == "pending":
+        # a finding still inside its time limit (ICANS >= 3 for 72 h): nothing to confirm yet
+        world.tally["DLT confirmations awaiting a finding's time limit"] += 1
+    else:
+        monitoring.confirm_dlt(
+            session, by=by, subject_id=journey.subject_id, is_dlt=evaluation.status.value == "dlt"
+        )
+        world.tally["DLT evaluations confirmed"] += 1
     status = monitoring.stopping_rule_status(
         session, by=world.staff.sponsor, study_id=world.study_id, as_of=day
     )
