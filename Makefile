@@ -37,6 +37,7 @@ postgres:
 	  pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql) main start; sleep 2; }
 
 test: install chromium postgres lint
+	@mkdir -p test-artifacts && rm -f $(STRESS_REPORT)
 	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile
 
 # the heavy runs of the reliability and security suites (>= 50 crashes per database, 60 s of
