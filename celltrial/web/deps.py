@@ -136,6 +136,7 @@ def _visitor(request: Request, session: DbSession) -> Visitor:
         else None
     )
     if resumed is None:
+        session.commit()  # keep the end of a session found idle (or its user inactive) on record
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         raise LoginRequired(target, expired=bool(secret))
     row, user = resumed

@@ -15,7 +15,7 @@ import pytest
 from e2e_world import PASSWORD, World
 from fastapi.testclient import TestClient
 from pages import csrf_of, log_in, token_headers
-from sqlalchemy import create_engine, text, update
+from sqlalchemy import create_engine, select, text, update
 
 from celltrial.database import make_engine, session_factory, unit_of_work
 from celltrial.study.sessions.models import WebSession
@@ -120,6 +120,13 @@ def test_a_session_idle_past_the_timeout_is_refused_and_ended(client: TestClient
     assert "expired=1" in response.headers["location"]
     assert browser.get("/subjects", follow_redirects=False).status_code == 303
     assert WebSettings().idle_timeout == timedelta(minutes=15)
+    engine = make_engine(world.url)
+    try:
+        with session_factory(engine)() as session:
+            ended = session.scalars(select(WebSession.end_reason).where(WebSession.ended_at.is_not(None)))
+            assert "idle" in set(ended)  # the end is recorded, not rolled back with the refusal
+    finally:
+        engine.dispose()
 
 
 def test_a_session_id_planted_before_login_is_not_the_one_signed_in(client: TestClient, world: World) -> None:
