@@ -17,12 +17,15 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Coroutine, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, TypeVar
 
 import httpx
+
+T = TypeVar("T")
 
 Step = Callable[[httpx.AsyncClient, int, int], Awaitable[str]]
 
@@ -143,10 +146,12 @@ async def _run(base: str, clients: int, seconds: float, step: Step) -> LoadFigur
 
 
 def run_clients(base: str, *, clients: int, seconds: float, step: Step) -> LoadFigures:
-    """``clients`` clients calling ``step`` back to back for ``seconds``.
+    """``clients`` clients calling ``step`` back to back for ``seconds``."""
+    return run_in_own_loop(_run(base, clients, seconds, step))
 
-    They run on an event loop of their own thread: the test's thread may already have one running
-    (a browser test of the same worker leaves Playwright's).
-    """
+
+def run_in_own_loop(work: Coroutine[Any, Any, T]) -> T:
+    """``asyncio.run(work)`` on an event loop of its own thread: the test's thread may already
+    have one running (the browser tests' Playwright, when the same worker ran them first)."""
     with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(asyncio.run, _run(base, clients, seconds, step)).result()
+        return pool.submit(asyncio.run, work).result()

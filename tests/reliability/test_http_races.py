@@ -13,6 +13,7 @@ import threading
 from collections import Counter
 
 import httpx
+from http_load import run_in_own_loop
 from live import live_server
 from pages import token_headers
 from reliability_world import build_trial
@@ -50,7 +51,7 @@ def test_with_39_enrolled_200_simultaneous_enrolment_requests_enrol_exactly_one(
     app = create_app(engine=make_engine(database_url, pool_timeout=300), settings=WebSettings())
     with live_server(app) as base, httpx.Client(base_url=base) as client:
         headers = token_headers(client, world.investigator, world.password)
-        answers = asyncio.run(_enrol_all_at_once(base, headers, world.candidates))
+        answers = run_in_own_loop(_enrol_all_at_once(base, headers, world.candidates))
     statuses = Counter(answer.status_code for answer in answers)
     dialect = database_url.split(":", 1)[0].split("+")[0]
     record_stress(
