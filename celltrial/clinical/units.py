@@ -25,6 +25,7 @@ factor path and raise :class:`~celltrial.errors.UnsupportedUnit`.
 
 from __future__ import annotations
 
+import math
 import re
 from functools import cache, lru_cache
 from typing import TYPE_CHECKING, Any
@@ -110,6 +111,9 @@ def conversion_factor(source: str, target: str, analyte: str | None = None) -> f
         raise UnsupportedUnit(f"unknown unit {target!r}", field="unit")
     import pint
 
+    for given, parsed in ((source, source_unit), (target, target_unit)):
+        if not math.isfinite(float(parsed.magnitude)) or float(parsed.magnitude) == 0:
+            raise UnsupportedUnit(f"{given!r} is not a unit (its scale is {parsed.magnitude})", field="unit")
     quantity = source_unit
     try:
         if analyte in MOLAR_MASS_G_PER_MOL:
@@ -122,7 +126,10 @@ def conversion_factor(source: str, target: str, analyte: str | None = None) -> f
         raise UnsupportedUnit(f"cannot convert {source!r} to {target!r}{what}", field="unit") from None
     except pint.errors.OffsetUnitCalculusError:
         raise UnsupportedUnit(f"{source!r} is an offset unit", field="unit") from None
-    return float(converted.magnitude) / float(target_unit.magnitude)
+    factor = float(converted.magnitude) / float(target_unit.magnitude)
+    if not math.isfinite(factor) or factor == 0:
+        raise UnsupportedUnit(f"cannot convert {source!r} to {target!r}: not a usable scale", field="unit")
+    return factor
 
 
 def convert(value: float, source: str, target: str, analyte: str | None = None) -> float:

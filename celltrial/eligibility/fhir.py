@@ -199,7 +199,7 @@ def _answer(concept: Any, source: str) -> tuple[Any, str | None]:
         CodeableConcept.model_validate(concept)
     except ValidationError as error:
         return None, f"{source}.valueCodeableConcept: {_message(error)}"
-    for coding in concept.get("coding", []):
+    for coding in concept.get("coding") or []:
         code = coding.get("code")
         if coding.get("system") == CELLTRIAL_SYSTEM:
             return code, None

@@ -13,6 +13,7 @@ pint converts the limit; equality is judged with a relative tolerance of 1e-9 so
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Any, NamedTuple
@@ -75,6 +76,8 @@ def months_before(day: date, months: int) -> date:
 
 def number(value: float) -> str:
     """A number as a coordinator reads it: 70, 1.65, 145.9."""
+    if not math.isfinite(value):
+        return str(value)
     if value == int(value) and abs(value) < 1e15:
         return str(int(value))
     return f"{value:.4g}" if abs(value) < 1e5 else f"{value:.0f}"
@@ -234,7 +237,7 @@ def evaluate_compare(node: CompiledCompare, context: Context) -> RuleResult:
     assert used is not None
     facts, others = (used,), chosen.others
     value = used.value
-    if type(value) is not float and type(value) is not int:  # bool is not a number here
+    if (type(value) is not float and type(value) is not int) or not math.isfinite(value):  # bool excluded
         return _result(
             node, "unknown", f"{used.source}: {node.fact_text} value {value!r} is not a number", facts, others
         )

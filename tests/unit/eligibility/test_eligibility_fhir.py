@@ -275,3 +275,26 @@ def test_the_same_patient_gets_the_same_verdicts_from_the_form_and_from_a_bundle
     )
     assert from_bundle.verdicts() == from_form.verdicts()
     assert from_bundle.decision == "eligible"
+
+
+def test_a_hemoglobin_that_is_not_a_finite_number_is_unknown_with_its_reason(screen_bundle: Any) -> None:
+    """Python's JSON reader accepts NaN and Infinity; neither is a measured value."""
+    for value in (float("nan"), float("inf")):
+        result = screen_bundle(observation("hb", "718-7", valueQuantity=quantity(value, "g/dL")))
+        criterion = result.criterion("I7")
+        assert criterion.verdict == "unknown"
+        assert criterion.reason.startswith("Observation/hb.valueQuantity: value")
+        assert result.to_json()["decision"] == "incomplete"
+
+
+def test_a_unit_with_a_zero_scale_is_unknown_not_a_crash(screen_bundle: Any) -> None:
+    result = screen_bundle(observation("hb", "718-7", valueQuantity=quantity(68, "0")))
+    criterion = result.criterion("I7")
+    assert criterion.verdict == "unknown"
+    assert "is not a unit" in criterion.reason
+
+
+def test_a_coded_answer_with_a_null_coding_list_is_read_without_a_crash(screen_bundle: Any) -> None:
+    answer = observation("ecog", "89247-1", valueCodeableConcept={"coding": None})
+    result = screen_bundle(answer)
+    assert result.criterion("I5").verdict == "unknown"

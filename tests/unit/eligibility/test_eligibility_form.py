@@ -115,3 +115,13 @@ def test_a_woman_with_a_positive_pregnancy_test_is_excluded(screen: Screen) -> N
     result = screen(pregnancy_test={"value": "positive", "date": "2025-06-30"})
     assert result.criterion("E11").verdict == "met"
     assert result.decision == "ineligible"
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf")])
+def test_a_lab_value_that_is_not_a_finite_number_is_unknown_not_a_crash(screen: Screen, value: float) -> None:
+    """Python's JSON reader accepts NaN and Infinity; neither is a measured value."""
+    result = screen(hemoglobin={"value": value, "unit": "g/L", "date": "2025-06-28"})
+    criterion = result.criterion("I7")
+    assert criterion.verdict == "unknown"
+    assert "hemoglobin" in criterion.reason.lower()
+    assert result.to_json()["decision"] == "incomplete"
