@@ -47,7 +47,7 @@ test-stress: install chromium postgres
 	@mkdir -p test-artifacts && rm -f $(STRESS_REPORT)
 	export CELLTRIAL_STRESS=1 CELLTRIAL_STRESS_REPORT=$(CURDIR)/$(STRESS_REPORT); \
 	  $(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile -m "stress and not exclusive"; shared=$$?; \
-	  $(BIN)/pytest -p no:xdist -m "stress and exclusive"; alone=$$?; \
+	  $(BIN)/pytest -n 0 -m "stress and exclusive"; alone=$$?; \
 	  $(BIN)/python tests/stress_report.py $(STRESS_REPORT); \
 	  test $$shared -eq 0 -a $$alone -eq 0
 
