@@ -24,12 +24,12 @@ fact_concept AS (
                  WHEN v = 'LOINC' AND c = '29615-2' THEN 'hbv'
                  WHEN v = 'LOINC' AND c = '16128-1' THEN 'hcvab'
                  WHEN v = 'LOINC' AND c = '11259-9' THEN 'hcvrna'
-                 WHEN v = 'LOINC' AND c IN ('7917-8', '56888-1', '75622-1') THEN 'hiv'
+                 WHEN v = 'LOINC' AND c IN ('7917-8', '56888-1', '31201-7') THEN 'hiv'
                  WHEN v = 'LOINC' AND c IN ('20507-0', '22587-0', '5292-8') THEN 'syph'
                  WHEN v = 'LOINC' AND c IN ('2106-3', '2118-8') THEN 'preg'
                  WHEN v = 'celltrial' THEN c END AS fact,
             CASE WHEN v = 'LOINC' AND c IN ('10230-1', '8806-2', '29615-2', '16128-1', '11259-9', '7917-8',
-                                            '56888-1', '75622-1', '20507-0', '22587-0', '5292-8') THEN 28
+                                            '56888-1', '31201-7', '20507-0', '22587-0', '5292-8') THEN 28
                  WHEN v = 'LOINC' AND c IN ('2106-3', '2118-8') THEN 7
                  WHEN v = 'LOINC' THEN 14
                  WHEN c IN ('diagnosis', 'prior-therapy-courses', 'induction-courses', 'prior-complete-remission') THEN 100000
