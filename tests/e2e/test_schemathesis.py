@@ -69,30 +69,24 @@ def _role(method: str, path: str) -> str:
     return "investigator"
 
 
-@pytest.fixture(scope="module")
-def api(world: World) -> tuple[Any, dict[str, str]]:
-    """The app on the module's database, its schema, and a bearer token per role."""
+def schema_and_tokens(world: World) -> tuple[Any, dict[str, str]]:
+    """The app on ``world``'s database, its schema, and a bearer token per role."""
     app = create_app(world.url, WebSettings())
     with TestClient(app) as client:
         tokens = {role: token_headers(client, world.usernames[role])["Authorization"] for role in ROLES}
     return schemathesis.openapi.from_asgi("/openapi.json", app), tokens
 
 
-def test_the_schema_has_enough_operations_for_a_thousand_requests() -> None:
-    assert len(OPERATIONS) * EXAMPLES_PER_OPERATION >= MINIMUM_REQUESTS
-
-
-@pytest.mark.parametrize("label", OPERATIONS)
-def test_every_generated_request_gets_an_answer_within_the_schema(
-    api: tuple[Any, dict[str, str]], label: str
-) -> None:
+def exercise(api: tuple[Any, dict[str, str]], label: str, examples: int, calls: dict[str, int]) -> None:
+    """``examples`` generated requests to operation ``label`` with an allowed role's token, each
+    checked against ``CHECKS``; ``calls`` counts them per operation."""
     schema, tokens = api
     operation = next(result.ok() for result in schema.get_all_operations() if result.ok().label == label)
     authorization = tokens[_role(operation.method, operation.path)]
 
     @given(case=operation.as_strategy())
     @settings(
-        max_examples=EXAMPLES_PER_OPERATION,
+        max_examples=examples,
         deadline=None,
         database=None,
         derandomize=True,
@@ -103,6 +97,22 @@ def test_every_generated_request_gets_an_answer_within_the_schema(
         case.call_and_validate(headers={"Authorization": authorization}, checks=CHECKS)
 
     check()
+
+
+@pytest.fixture(scope="module")
+def api(world: World) -> tuple[Any, dict[str, str]]:
+    return schema_and_tokens(world)
+
+
+def test_the_schema_has_enough_operations_for_a_thousand_requests() -> None:
+    assert len(OPERATIONS) * EXAMPLES_PER_OPERATION >= MINIMUM_REQUESTS
+
+
+@pytest.mark.parametrize("label", OPERATIONS)
+def test_every_generated_request_gets_an_answer_within_the_schema(
+    api: tuple[Any, dict[str, str]], label: str
+) -> None:
+    exercise(api, label, EXAMPLES_PER_OPERATION, calls)
 
 
 def test_at_least_a_thousand_requests_were_generated() -> None:

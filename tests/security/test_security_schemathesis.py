@@ -12,16 +12,9 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-import schemathesis
 from e2e_world import World
-from fastapi.testclient import TestClient
-from hypothesis import HealthCheck, given, settings
-from pages import token_headers
 from stress_report import record_stress
-from test_schemathesis import CHECKS, OPERATIONS, ROLES, _role
-
-from celltrial.web.app import create_app
-from celltrial.web.settings import WebSettings
+from test_schemathesis import OPERATIONS, exercise, schema_and_tokens
 
 pytestmark = [pytest.mark.stress, pytest.mark.xdist_group("schemathesis-stress")]
 
@@ -46,11 +39,7 @@ def report() -> Iterator[None]:
 
 @pytest.fixture(scope="module")
 def api(world: World) -> tuple[Any, dict[str, str]]:
-    """The app on the module's database, its schema, and a bearer token per role."""
-    app = create_app(world.url, WebSettings())
-    with TestClient(app) as client:
-        tokens = {role: token_headers(client, world.usernames[role])["Authorization"] for role in ROLES}
-    return schemathesis.openapi.from_asgi("/openapi.json", app), tokens
+    return schema_and_tokens(world)
 
 
 def test_the_schema_has_enough_operations_for_two_thousand_requests() -> None:
@@ -61,27 +50,11 @@ def test_the_schema_has_enough_operations_for_two_thousand_requests() -> None:
 def test_every_generated_request_gets_an_answer_within_the_schema(
     api: tuple[Any, dict[str, str]], label: str
 ) -> None:
-    schema, tokens = api
-    operation = next(result.ok() for result in schema.get_all_operations() if result.ok().label == label)
-    authorization = tokens[_role(operation.method, operation.path)]
-
-    @given(case=operation.as_strategy())
-    @settings(
-        max_examples=EXAMPLES_PER_OPERATION,
-        deadline=None,
-        database=None,
-        derandomize=True,
-        suppress_health_check=list(HealthCheck),
-    )
-    def check(case: schemathesis.Case) -> None:
-        calls[label] = calls.get(label, 0) + 1
-        try:
-            case.call_and_validate(headers={"Authorization": authorization}, checks=CHECKS)
-        except Exception as error:
-            failed[label] = type(error).__name__
-            raise
-
-    check()
+    try:
+        exercise(api, label, EXAMPLES_PER_OPERATION, calls)
+    except Exception as error:
+        failed[label] = type(error).__name__
+        raise
 
 
 def test_at_least_two_thousand_requests_were_generated() -> None:
