@@ -11,58 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from argon2 import PasswordHasher
-from e2e_world import World, build_world
-from fastapi.testclient import TestClient
-from pages import token_headers
-
-from celltrial.database import make_engine, session_factory, upgrade
-from celltrial.study.users import passwords
-from celltrial.web.app import create_app
-from celltrial.web.settings import WebSettings
-
-
-@pytest.fixture(scope="module", autouse=True)
-def quick_hashing() -> Iterator[None]:
-    """argon2id with small parameters for the whole module."""
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(passwords, "_HASHER", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
-        yield
-
-
-def migrated_sqlite(directory: Path) -> str:
-    """A new, migrated SQLite database in ``directory``; its URL."""
-    url = f"sqlite:///{directory / 'celltrial.db'}"
-    engine = make_engine(url)
-    upgrade(engine)
-    engine.dispose()
-    return url
-
-
-@pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory, quick_hashing: None) -> World:
-    """A fresh database with sites A and B and a user of every role."""
-    url = migrated_sqlite(tmp_path_factory.mktemp("e2e"))
-    engine = make_engine(url)
-    try:
-        return build_world(url, session_factory(engine))
-    finally:
-        engine.dispose()
-
-
-@pytest.fixture(scope="module")
-def client(world: World) -> Iterator[TestClient]:
-    """A test client of the app on the module's database."""
-    app = create_app(world.url, WebSettings())
-    with TestClient(app) as test_client:
-        yield test_client
-
-
-@pytest.fixture(scope="module")
-def as_role(client: TestClient, world: World) -> dict[str, dict[str, str]]:
-    """Bearer headers by role name (and ``investigator_b``, ``coordinator_b``)."""
-    return {who: token_headers(client, username) for who, username in world.usernames.items()}
-
+from web_fixtures import as_role, client, quick_hashing, world  # noqa: F401  (fixtures)
 
 # --- browser tests: a real uvicorn server per module, one Chromium for the session -------------
 
