@@ -15,20 +15,24 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import create_engine, func, select, text
+from sqlalchemy.orm import Session
 
 from celltrial.database import make_engine, session_factory, unit_of_work, upgrade
 from celltrial.simulate.demo_users import DEMO_PASSWORD, quick_password_hashing
 from celltrial.simulate.scenario import default_scenario
 from celltrial.simulate.staff import register_study, set_up_staff
+from celltrial.study.audit import service as audit
+from celltrial.study.audit.chain import VerifyReport
 from celltrial.study.consent.models import Consent, IcfVersion
+from celltrial.study.forms.models import FormInstance, FormRevision
 from celltrial.study.screening.models import ScreeningAttempt
 from celltrial.study.subjects.models import Subject
 from celltrial.study.subjects.status import SubjectStatus
 from celltrial.study.trial.models import Trial
 from celltrial.study.visits import service as visits
 
-__all__ = ["DEMO_PASSWORD", "TrialWorld", "build_trial", "scratch_database"]
+__all__ = ["DEMO_PASSWORD", "TrialWorld", "build_trial", "forms_and_chain", "scratch_database"]
 
 TODAY = datetime.now(UTC).date()
 
@@ -67,6 +71,15 @@ def scratch_database(like: str, folder: Path) -> Iterator[str]:
         with admin.connect() as connection:
             connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+def forms_and_chain(session: Session) -> tuple[dict[int, int], dict[int, int], VerifyReport]:
+    """Each form's version, each form's number of revisions, and the audit chain's verification:
+    after any run, a form's version must equal its revisions and the chain must verify."""
+    versions = dict(session.execute(select(FormInstance.id, FormInstance.version)).all())
+    counted = select(FormRevision.form_id, func.count()).group_by(FormRevision.form_id)
+    revisions = dict(session.execute(counted).all())
+    return versions, revisions, audit.verify(session)
 
 
 def _eligible(screening_date: date) -> dict[str, object]:

@@ -24,14 +24,12 @@ import httpx
 import pytest
 from live import live_server
 from pages import log_in, token_headers
-from reliability_world import build_trial, scratch_database
-from sqlalchemy import create_engine, func, select, text
+from reliability_world import build_trial, forms_and_chain, scratch_database
+from sqlalchemy import create_engine, text
 from stress_report import record_stress
 
 from celltrial.database import make_engine, session_factory, unit_of_work
-from celltrial.study.audit import service as audit
 from celltrial.study.forms import service as forms
-from celltrial.study.forms.models import FormInstance, FormRevision
 from celltrial.study.users import service as users
 from celltrial.web.app import create_app
 from celltrial.web.settings import WebSettings
@@ -165,13 +163,7 @@ class Served:
         engine = make_engine(self.url)
         try:
             with unit_of_work(session_factory(engine)) as session:
-                versions = dict(session.execute(select(FormInstance.id, FormInstance.version)).all())
-                revisions = dict(
-                    session.execute(
-                        select(FormRevision.form_id, func.count()).group_by(FormRevision.form_id)
-                    ).all()
-                )
-                chain = audit.verify(session)
+                versions, revisions, chain = forms_and_chain(session)
         finally:
             engine.dispose()
         wrong = [

@@ -21,14 +21,11 @@ import pytest
 from http_load import Served, celltrial_serve, run_clients
 from live import live_server
 from pages import token_headers
-from reliability_world import build_trial
-from sqlalchemy import func, select
+from reliability_world import build_trial, forms_and_chain
 from stress_report import record_stress
 
 from celltrial.database import make_engine, session_factory, unit_of_work
-from celltrial.study.audit import service as audit
 from celltrial.study.forms import service as forms
-from celltrial.study.forms.models import FormInstance, FormRevision
 from celltrial.study.users import service as users
 from celltrial.web.app import create_app
 from celltrial.web.settings import WebSettings
@@ -96,13 +93,7 @@ def test_50_clients_saving_forms_and_reading_casebooks_get_no_error_and_every_sa
         cpu_used = served.cpu() - cpu_before if served.cpu else None
     try:
         with unit_of_work(sessions) as session:
-            stored = dict(session.execute(select(FormInstance.id, FormInstance.version)).all())
-            revisions = dict(
-                session.execute(
-                    select(FormRevision.form_id, func.count()).group_by(FormRevision.form_id)
-                ).all()
-            )
-            chain = audit.verify(session)
+            stored, revisions, chain = forms_and_chain(session)
     finally:
         engine.dispose()
     lost_or_doubled = [
