@@ -12,14 +12,14 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import datetime
 
-from pydantic import BaseModel
-from sqlalchemy import Exists, Subquery, exists, func, or_, select
+from pydantic import BaseModel, TypeAdapter
+from sqlalchemy import String, bindparam, cast, func, select
 from sqlalchemy.orm import Session
 
-from celltrial.study.forms import service as forms
 from celltrial.study.forms.dictionary import form_definition, form_definitions
 from celltrial.study.forms.models import FormInstance, FormStatus
-from celltrial.study.locks.models import DataLock
+from celltrial.study.forms.review import signed_content
+from celltrial.study.locks import service as locks
 from celltrial.study.permissions import Action
 from celltrial.study.queries.lifecycle import QueryStatus
 from celltrial.study.queries.models import DataQuery
@@ -52,35 +52,57 @@ class FormListItem(BaseModel):
     consent_withdrawn: bool
 
 
-_COLUMNS = (
-    FormInstance.id,
-    FormInstance.visit_id,
-    FormInstance.form_code,
-    FormInstance.sequence,
-    FormInstance.status,
-    FormInstance.version,
-    FormInstance.updated_at,
-    FormInstance.updated_by,
-    FormInstance.consent_withdrawn,
+_OPEN_QUERIES = (
+    select(DataQuery.form_id, func.count().label("open_queries"))
+    .where(DataQuery.subject_id == bindparam("subject_id"), DataQuery.status != QueryStatus.CLOSED)
+    .group_by(DataQuery.form_id)
+    .subquery()
 )
-
-
-def _open_queries(subject_id: int) -> Subquery:
-    """Open queries per form of the subject."""
-    return (
-        select(DataQuery.form_id, func.count().label("open_queries"))
-        .where(DataQuery.subject_id == subject_id, DataQuery.status != QueryStatus.CLOSED)
-        .group_by(DataQuery.form_id)
-        .subquery()
+"""Open queries per form of the subject."""
+_FORMS = (
+    select(
+        FormInstance.id,
+        FormInstance.visit_id,
+        FormInstance.form_code,
+        FormInstance.sequence,
+        FormInstance.status,
+        FormInstance.version,
+        FormInstance.updated_at,
+        FormInstance.updated_by,
+        FormInstance.consent_withdrawn,
+        func.coalesce(_OPEN_QUERIES.c.open_queries, 0),
+        locks.IN_FORCE,
     )
-
-
-def _locked(subject_id: int) -> Exists:
-    """Whether a data lock holds on the study or on the subject (as :func:`locks.get_active` reads one)."""
-    return exists().where(
-        DataLock.unlocked_at.is_(None),
-        or_(DataLock.subject_id.is_(None), DataLock.subject_id == subject_id),
+    .outerjoin(Visit, Visit.id == FormInstance.visit_id)
+    .outerjoin(_OPEN_QUERIES, _OPEN_QUERIES.c.form_id == FormInstance.id)
+    .where(FormInstance.subject_id == bindparam("subject_id"))
+    .order_by(
+        Visit.target_date.is_(None),
+        Visit.target_date,
+        Visit.id,
+        FormInstance.form_code,
+        FormInstance.sequence,
     )
+)
+"""The subject's forms by visit (as :func:`forms.list_forms` orders them) without their values, with
+their open-query counts and whether a data lock holds (as :func:`locks.is_locked` reads one)."""
+_SIGNED = (
+    select(
+        Signature.content_hash,
+        FormInstance.id,
+        FormInstance.form_code,
+        FormInstance.definition_version,
+        FormInstance.data,
+    )
+    .join(FormInstance, Signature.entity_id == cast(FormInstance.id, String))
+    .where(
+        Signature.entity == "form",
+        Signature.subject_id == bindparam("subject_id"),
+        FormInstance.subject_id == bindparam("subject_id"),
+    )
+)
+"""The signatures of the subject's forms, each with the signed form's content as it is now."""
+_ITEMS = TypeAdapter(list[FormListItem])
 
 
 def casebook_forms(session: Session, *, subject_id: int, by: User) -> list[FormListItem]:
@@ -90,54 +112,45 @@ def casebook_forms(session: Session, *, subject_id: int, by: User) -> list[FormL
     tell whether its signatures still hold.
     """
     subject = subject_for(session, subject_id=subject_id, by=by, action=Action.FORM_VIEW)
-    counts = _open_queries(subject.id)
-    rows = session.execute(
-        select(*_COLUMNS, func.coalesce(counts.c.open_queries, 0), _locked(subject.id))
-        .outerjoin(Visit, Visit.id == FormInstance.visit_id)
-        .outerjoin(counts, counts.c.form_id == FormInstance.id)
-        .where(FormInstance.subject_id == subject.id)
-        .order_by(
-            Visit.target_date.is_(None),
-            Visit.target_date,
-            Visit.id,
-            FormInstance.form_code,
-            FormInstance.sequence,
-        )
-    ).all()
+    bound = {"subject_id": subject.id}
+    rows = session.execute(_FORMS, bound).all()
     if not rows:
         return []
-    signed: dict[str, list[str]] = defaultdict(list)
-    for entity_id, digest in session.execute(
-        select(Signature.entity_id, Signature.content_hash).where(
-            Signature.entity == "form", Signature.subject_id == subject.id
-        )
-    ):
-        signed[entity_id].append(digest)
-    current: dict[int, str] = {}
-    if signed:
-        signed_ids = [int(entity_id) for entity_id in signed if entity_id.isdigit()]
-        for form in session.scalars(select(FormInstance).where(FormInstance.id.in_(signed_ids))):
-            current[form.id] = content_hash(forms.signature_content(form))
+    digests: dict[int, list[bool]] = defaultdict(list)
+    for digest, form_id, form_code, definition_version, data in session.execute(_SIGNED, bound):
+        content = signed_content(form_id, form_code, definition_version, data)
+        digests[form_id].append(digest == content_hash(content))
     locked = bool(rows[0][-1])
     definitions = form_definitions()  # once per request: each look-up checks the imported forms' folder
-    items = []
-    for row in rows:
-        digests = signed.get(str(row.id), [])
-        items.append(
-            FormListItem(
-                id=row.id,
-                visit_id=row.visit_id,
-                form_code=row.form_code,
-                name=(definitions.get(row.form_code) or form_definition(row.form_code)).name,
-                sequence=row.sequence,
-                status=FormStatus.LOCKED if locked else row.status,
-                version=row.version,
-                updated_at=row.updated_at,
-                updated_by=row.updated_by,
-                open_queries=int(row[-2]),
-                signed=bool(digests),
-                signature_valid=all(d == current.get(row.id) for d in digests) if digests else None,
-                consent_withdrawn=row.consent_withdrawn,
-            )
-        )
-    return items
+    return _ITEMS.validate_python(
+        [
+            {
+                "id": form_id,
+                "visit_id": visit_id,
+                "form_code": form_code,
+                "name": (definitions.get(form_code) or form_definition(form_code)).name,
+                "sequence": sequence,
+                "status": FormStatus.LOCKED if locked else status,
+                "version": version,
+                "updated_at": updated_at,
+                "updated_by": updated_by,
+                "open_queries": int(open_queries),
+                "signed": form_id in digests,
+                "signature_valid": all(digests[form_id]) if form_id in digests else None,
+                "consent_withdrawn": consent_withdrawn,
+            }
+            for (
+                form_id,
+                visit_id,
+                form_code,
+                sequence,
+                status,
+                version,
+                updated_at,
+                updated_by,
+                consent_withdrawn,
+                open_queries,
+                _,
+            ) in rows
+        ]
+    )

@@ -7,7 +7,7 @@ from sqlalchemy.orm import Session
 
 from celltrial.errors import InvalidInput, NotFound
 from celltrial.study.forms.models import FormInstance, FormStatus
-from celltrial.study.locks.service import get_active
+from celltrial.study.locks import service as locks
 from celltrial.study.permissions import Action, require, require_site
 from celltrial.study.subjects.models import Subject
 from celltrial.study.users.models import User
@@ -45,4 +45,4 @@ def get_or_raise(session: Session, *, form_id: int, by: User) -> FormInstance:
 
 def is_locked(session: Session, subject_id: int) -> bool:
     """Whether the subject's data (or the whole study) are locked; reads only, takes no lock."""
-    return any(get_active(session, subject_id=scope) is not None for scope in (None, subject_id))
+    return locks.is_locked(session, subject_id=subject_id)

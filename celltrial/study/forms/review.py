@@ -11,9 +11,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from celltrial.errors import Conflict
@@ -22,8 +23,10 @@ from celltrial.study.forms.access import FILLED, form_and_subject, get_or_raise,
 from celltrial.study.forms.checks import visible_fields
 from celltrial.study.forms.dictionary import form_definition
 from celltrial.study.forms.models import FormInstance, FormRead, FormRevision, FormStatus, SourceVerification
+from celltrial.study.locks import service as locks
 from celltrial.study.locks.service import ensure_unlocked
 from celltrial.study.permissions import Action
+from celltrial.study.queries.lifecycle import QueryStatus
 from celltrial.study.queries.models import DataQuery
 from celltrial.study.signatures import service as signatures
 from celltrial.study.signatures.models import Signature
@@ -38,6 +41,7 @@ __all__ = [
     "revisions",
     "sign_form",
     "signature_content",
+    "signed_content",
     "verified_fields",
     "verify_field",
 ]
@@ -48,12 +52,17 @@ def _verifications(session: Session, form: FormInstance) -> dict[str, SourceVeri
     return {row.field: row for row in rows}
 
 
+_VERIFIED = select(SourceVerification.field, SourceVerification.verified_value).where(
+    SourceVerification.form_id == bindparam("form_id")
+)
+
+
 def verified_fields(session: Session, form: FormInstance) -> list[str]:
     """Fields whose source-data verification still holds (the value verified is the value now)."""
     return sorted(
         name
-        for name, row in _verifications(session, form).items()
-        if row.verified_value == form.data.get(name)
+        for name, value in session.execute(_VERIFIED, {"form_id": form.id})
+        if value == form.data.get(name)
     )
 
 
@@ -119,11 +128,18 @@ def verify_field(
 
 def signature_content(form: FormInstance) -> dict[str, Any]:
     """What a signature of the form is bound to: the form, its dictionary version and its values."""
+    return signed_content(form.id, form.form_code, form.definition_version, form.data)
+
+
+def signed_content(
+    form_id: int, form_code: str, definition_version: int, data: Mapping[str, Any]
+) -> dict[str, Any]:
+    """:func:`signature_content` of a form read as columns."""
     return {
-        "form_id": form.id,
-        "form_code": form.form_code,
-        "definition_version": form.definition_version,
-        "data": dict(form.data),
+        "form_id": form_id,
+        "form_code": form_code,
+        "definition_version": definition_version,
+        "data": dict(data),
     }
 
 
@@ -163,24 +179,37 @@ def sign_form(session: Session, *, form_id: int, password: str, meaning: str, by
     return signature
 
 
-def read(session: Session, *, form: FormInstance) -> FormRead:
-    """The form as shown: status (locked when its subject's data are), SDV'd fields, open queries."""
+_OPEN_AND_LOCKED = select(
+    select(func.count())
+    .where(DataQuery.form_id == bindparam("form_id"), DataQuery.status != QueryStatus.CLOSED)
+    .scalar_subquery(),
+    locks.IN_FORCE,
+)
+"""A form's open queries and whether its subject's data (or the study's) are locked, in one round trip."""
+
+
+def detail(session: Session, *, form: FormInstance) -> tuple[FormRead, list[signatures.SignatureStatus]]:
+    """The form as :func:`read` shows it, and its signatures with whether each still holds."""
     shown = FormRead.model_validate(form)
-    open_queries = session.scalar(
-        select(func.count()).where(DataQuery.form_id == form.id, DataQuery.status != "closed")
-    )
-    status = FormStatus.LOCKED if is_locked(session, form.subject_id) else form.status
+    open_queries, locked = session.execute(
+        _OPEN_AND_LOCKED, {"form_id": form.id, "subject_id": form.subject_id}
+    ).one()
     signed = signatures.signature_status(
         session, entity="form", entity_id=form.id, content=signature_content(form)
     )
     return shown.model_copy(
         update={
-            "status": status,
+            "status": FormStatus.LOCKED if locked else form.status,
             "verified_fields": verified_fields(session, form),
             "open_queries": int(open_queries or 0),
             "signatures": [str(state) for state in signed],
         }
-    )
+    ), signed
+
+
+def read(session: Session, *, form: FormInstance) -> FormRead:
+    """The form as shown: status (locked when its subject's data are), SDV'd fields, open queries."""
+    return detail(session, form=form)[0]
 
 
 def list_forms(session: Session, *, subject_id: int, by: User) -> list[FormInstance]:

@@ -34,6 +34,7 @@ from celltrial.study.forms.checks import CheckFailure, run_edit_checks
 from celltrial.study.forms.dictionary import FormDefinition, form_definition, form_definitions
 from celltrial.study.forms.models import FormInstance, FormRevision, FormStatus
 from celltrial.study.forms.review import (
+    detail,
     list_forms,
     read,
     revisions,
@@ -58,6 +59,7 @@ __all__ = [
     "SaveResult",
     "add_form",
     "create_instance",
+    "detail",
     "get_or_raise",
     "list_forms",
     "read",

@@ -8,7 +8,7 @@ other.
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, exists, or_, select
 from sqlalchemy.orm import Session
 
 from celltrial.errors import Conflict, InvalidInput, Locked
@@ -20,7 +20,19 @@ from celltrial.study.serialise import serialise_writes
 from celltrial.study.types import utcnow
 from celltrial.study.users.models import User
 
-__all__ = ["active_locks", "ensure_unlocked", "get_active", "lock", "unlock"]
+__all__ = ["IN_FORCE", "active_locks", "ensure_unlocked", "get_active", "is_locked", "lock", "unlock"]
+
+_IN_FORCE = (
+    DataLock.unlocked_at.is_(None),
+    or_(DataLock.subject_id.is_(None), DataLock.subject_id == bindparam("subject_id")),
+)
+_HOLDING = (
+    select(DataLock).where(*_IN_FORCE).order_by(DataLock.subject_id.is_not(None), DataLock.id.desc()).limit(1)
+)
+"""The lock holding on a subject's data: the study's if there is one, else the subject's (latest first)."""
+IN_FORCE = exists().where(*_IN_FORCE)
+"""Whether a lock holds on the study or on the subject of the bound parameter ``subject_id``."""
+_ANY_HOLDING = select(IN_FORCE)
 
 
 def get_active(session: Session, *, subject_id: int | None) -> DataLock | None:
@@ -91,12 +103,19 @@ def unlock(session: Session, *, subject_id: int | None, reason: str, by: User) -
     return entry
 
 
+def is_locked(session: Session, *, subject_id: int | None) -> bool:
+    """Whether the study, or this subject's data, is locked; reads only, takes no lock."""
+    return bool(session.scalar(_ANY_HOLDING, {"subject_id": subject_id}))
+
+
 def ensure_unlocked(session: Session, *, subject_id: int | None) -> None:
-    """Refuse with Locked when the study, or this subject's data, is locked. Call before every save."""
+    """Refuse with Locked when the study, or this subject's data, is locked. Call before every save.
+
+    One read finds the lock in force, the study's first.
+    """
     serialise_writes(session, shared=True)
-    for scope_id in (None, subject_id) if subject_id is not None else (None,):
-        held = get_active(session, subject_id=scope_id)
-        if held is not None:
-            what = "the study" if scope_id is None else f"subject {scope_id}"
-            when = held.locked_at.strftime("%Y-%m-%d %H:%M UTC")
-            raise Locked(f"{what} is locked (by {held.locked_by}, {when}); unlock it first", field="subject")
+    held = session.scalars(_HOLDING, {"subject_id": subject_id}).first()
+    if held is not None:
+        what = "the study" if held.subject_id is None else f"subject {held.subject_id}"
+        when = held.locked_at.strftime("%Y-%m-%d %H:%M UTC")
+        raise Locked(f"{what} is locked (by {held.locked_by}, {when}); unlock it first", field="subject")

@@ -13,7 +13,7 @@ import secrets
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy.orm import Session
 
 from celltrial.errors import InvalidInput, NotAllowed, NotFound
@@ -41,6 +41,13 @@ TOUCH_EVERY = timedelta(seconds=30)
 """A session's or token's last-use time is written at most this often (one write per page view is waste)."""
 
 TOKEN_REFUSED = "the bearer token is unknown, expired or revoked: request a new one at /api/v1/auth/token"
+
+_TOKEN_AND_USER = (
+    select(User, ApiToken.id, ApiToken.expires_at, ApiToken.revoked_at, ApiToken.last_used_at)
+    .join(ApiToken, ApiToken.user_id == User.id)
+    .where(ApiToken.secret_hash == bindparam("digest"))
+)
+"""A bearer token's holder and the token's state, in one round trip."""
 
 
 def _touch(session: Session, model: Any, row_id: int, column: Any, now: datetime, every: timedelta) -> None:
@@ -87,15 +94,17 @@ def issue_token(
 def user_for_token(session: Session, *, secret: str, now: datetime | None = None) -> User:
     """The active user holding this bearer token; NotAllowed when it is unknown, expired or revoked."""
     now = now or utcnow()
-    token = session.scalar(select(ApiToken).where(ApiToken.secret_hash == _digest(secret)))
-    if token is None or token.revoked_at is not None or token.expires_at <= now:
+    found = session.execute(_TOKEN_AND_USER, {"digest": _digest(secret)}).first()
+    if found is None:
         raise NotAllowed(TOKEN_REFUSED, field="authorization")
-    user = users.get_or_raise(session, user_id=token.user_id)
+    user, token_id, expires_at, revoked_at, last_used_at = found
+    if revoked_at is not None or expires_at <= now:
+        raise NotAllowed(TOKEN_REFUSED, field="authorization")
     if not user.active:
         state = "disabled" if user.disabled else "locked"
         raise NotAllowed(f"the account {user.username!r} is {state}", field="authorization")
-    if token.last_used_at is None or now - token.last_used_at >= TOUCH_EVERY:
-        _touch(session, ApiToken, token.id, ApiToken.last_used_at, now, TOUCH_EVERY)
+    if last_used_at is None or now - last_used_at >= TOUCH_EVERY:
+        _touch(session, ApiToken, token_id, ApiToken.last_used_at, now, TOUCH_EVERY)
     return user
 
 

@@ -22,7 +22,6 @@ from celltrial.study.forms.dictionary import FormDefinition, form_definition, fo
 from celltrial.study.forms.models import FormInstance, FormRead
 from celltrial.study.queries import service as queries
 from celltrial.study.queries.models import QueryRead
-from celltrial.study.signatures import service as signatures
 from celltrial.study.signatures.models import Meaning
 from celltrial.web.api.common import AUTHENTICATED, Id
 from celltrial.web.api.subjects import WRITES
@@ -137,11 +136,9 @@ def etag(form: FormInstance) -> str:
 
 def form_out(session: Session, form: FormInstance) -> FormOut:
     """The form as shown, with the state of its signatures."""
-    states = signatures.signature_status(
-        session, entity="form", entity_id=form.id, content=forms.signature_content(form)
-    )
+    shown, states = forms.detail(session, form=form)
     return FormOut(
-        **forms.read(session, form=form).model_dump(),
+        **shown.model_dump(),
         name=form_definition(form.form_code).name,
         signed=[
             SignatureOut(
