@@ -43,7 +43,7 @@ def rate(label: str, texts: list[str], screen: Callable[[str], object], seconds:
 
 
 def from_form(text: str) -> object:
-    screening = read_form(json.loads(text))
+    screening = read_form(text)  # as `celltrial screen` reads a form file
     return evaluate(screening.facts, RULES, SETTINGS, SCREENING_DATE, screening.judgments).decision
 
 

@@ -76,6 +76,11 @@ def read_input(file: Path) -> ScreeningInput:
     except (OSError, UnicodeDecodeError) as error:
         raise InvalidInput(f"cannot be read: {error}", field=str(file)) from None
     refuse_deep_json(text, field=file.name)
+    if '"resourceType"' not in text:  # not a FHIR resource: most likely a whole, valid screening form
+        try:
+            return read_form(text)
+        except InvalidInput:
+            pass  # read below, to say what it is not
     try:
         data: Any = json.loads(text)
     except json.JSONDecodeError as error:

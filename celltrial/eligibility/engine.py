@@ -8,7 +8,9 @@ investigator's judgments to the rules that need them, and decides. No clock, no 
 
 from __future__ import annotations
 
+import dataclasses
 import functools
+import operator
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -44,6 +46,7 @@ from celltrial.protocol.settings import ProtocolSettings
 __all__ = ["compiled", "evaluate"]
 
 _new = tuple.__new__  # a named tuple from all its fields, without its Python-level __new__
+_verdict = operator.itemgetter(2)  # a RuleResult's verdict
 _VERDICT_WORDS = {"met": "met", "not_met": "not met", "unknown": "unknown", "needs_review": "needs review"}
 _Compiled = tuple[EligibilityRules, ProtocolSettings, CompiledRules, "dict[str, _CriterionPlan]"]
 _CACHE: dict[tuple[int, int], _Compiled] = {}
@@ -66,42 +69,81 @@ def compiled(rules: EligibilityRules, settings: ProtocolSettings) -> CompiledRul
     return _compiled(rules, settings)[2]
 
 
-# A plan is the compiled rules turned into functions once: a leaf becomes its evaluator bound to
-# the leaf (called with the patient's context), any other node a function of the evaluation.
-Step = tuple[bool, Callable[[Any], RuleResult]]
+# A plan is the compiled rules turned into functions once: every node becomes a function of the
+# evaluation (which is also the leaves' context). Leaves that ask the same question under two ids
+# (E7's "ALT above the ULN" for hepatitis B and for hepatitis C) are evaluated once per patient.
+Step = Callable[[Any], RuleResult]
 
 
-def _plan(node: CompiledNode) -> Step:
-    """How to evaluate ``node``: ``(True, f(context))`` for a leaf, ``(False, f(evaluation))`` otherwise."""
+def _plan(node: CompiledNode, shared: frozenset[CompiledNode] = frozenset()) -> Step:
+    """How to evaluate ``node`` given the evaluation; ``shared``: the leaves asked more than once."""
     evaluator = LEAF_EVALUATORS.get(type(node))
     if evaluator is not None:
-        return True, functools.partial(evaluator, node)
+        question = _question(node)
+        if question in shared:
+            return functools.partial(_shared_leaf, evaluator, node, question)
+        return functools.partial(evaluator, node)
     if isinstance(node, CompiledAll | CompiledAny):
-        return False, _composite(node)
+        return _composite(node, shared)
     if isinstance(node, CompiledRef):
-        return False, functools.partial(_referred, node.criterion)
+        return functools.partial(_referred, node.criterion)
     assert isinstance(node, CompiledJudgment)
-    return False, functools.partial(_judged, node)
+    return functools.partial(_judged, node)
 
 
-def _composite(node: CompiledAll | CompiledAny) -> Callable[[_Evaluation], RuleResult]:
-    parts = tuple(_plan(part) for part in node.parts)
+def _question(leaf: CompiledNode) -> CompiledNode:
+    """A leaf without its id and text: two leaves with the same question have the same verdict."""
+    return dataclasses.replace(leaf, id="", text="")
+
+
+def _shared_questions(rules: CompiledRules) -> frozenset[CompiledNode]:
+    seen: set[CompiledNode] = set()
+    repeated: set[CompiledNode] = set()
+
+    def visit(node: CompiledNode) -> None:
+        if isinstance(node, CompiledAll | CompiledAny):
+            for part in node.parts:
+                visit(part)
+        elif type(node) in LEAF_EVALUATORS:
+            question = _question(node)
+            (repeated if question in seen else seen).add(question)
+
+    for criterion in rules.criteria:
+        visit(criterion.rule)
+    return frozenset(repeated)
+
+
+def _shared_leaf(
+    evaluator: Callable[[Any, Context], RuleResult],
+    node: CompiledNode,
+    question: CompiledNode,
+    evaluation: _Evaluation,
+) -> RuleResult:
+    answered = evaluation.answers.get(question)
+    if answered is None:
+        answered = evaluation.answers[question] = evaluator(node, evaluation)
+        return answered
+    return _new(RuleResult, (node.id, node.text, *answered[2:]))
+
+
+def _composite(node: CompiledAll | CompiledAny, shared: frozenset[CompiledNode]) -> Step:
+    parts = tuple(_plan(part, shared) for part in node.parts)
     combine = combine_all if type(node) is CompiledAll else combine_any
     own, node_id, text = node.own_parts, node.id, node.text
 
     def composite(evaluation: _Evaluation) -> RuleResult:
-        context = evaluation.context
-        results = [step(context) if leaf else step(evaluation) for leaf, step in parts]
-        verdict = combine({result[2] for result in results})  # result[2]: its verdict
+        results = [step(evaluation) for step in parts]
+        verdict = combine(set(map(_verdict, results)))
         shown = tuple(results) if own is None else tuple([results[index] for index in own])
-        return _new(RuleResult, (node_id, text, verdict, _Joined(results, verdict), (), (), None, shown))
+        reason = functools.partial(_joined, results, verdict)
+        return _new(RuleResult, (node_id, text, verdict, reason, (), (), None, shown))
 
     return composite
 
 
 def _referred(criterion_id: str, evaluation: _Evaluation) -> RuleResult:
     referenced = evaluation.criterion(criterion_id)
-    reason = _Referred(referenced)
+    reason = functools.partial(_referred_reason, referenced)
     return _new(RuleResult, (referenced.id, referenced.text, referenced.verdict, reason, (), (), None, ()))
 
 
@@ -123,21 +165,23 @@ class _CriterionPlan:
     id: str
     kind: CriterionKind
     text: str
-    leaf: bool
-    step: Callable[[Any], RuleResult]
+    step: Step
 
 
 def _criterion_plans(rules: CompiledRules) -> dict[str, _CriterionPlan]:
     plans = {}
+    shared = _shared_questions(rules)
     for criterion in rules.criteria:
-        leaf, step = _plan(criterion.rule)
         kind: CriterionKind = "inclusion" if criterion.kind == "inclusion" else "exclusion"
-        plans[criterion.id] = _CriterionPlan(criterion.id, kind, criterion.text, leaf, step)
+        step = _plan(criterion.rule, shared)
+        plans[criterion.id] = _CriterionPlan(criterion.id, kind, criterion.text, step)
     return plans
 
 
-class _Evaluation:
-    __slots__ = ("context", "done", "judgments", "plans")
+class _Evaluation(Context):
+    """One patient's evaluation: the leaves' context, the judgments, and the criteria done so far."""
+
+    __slots__ = ("answers", "done", "judgments", "plans")
 
     def __init__(
         self,
@@ -146,44 +190,30 @@ class _Evaluation:
         screening_date: date,
         judgments: dict[str, Judgment],
     ) -> None:
+        super().__init__(facts, screening_date)
         self.plans = plans
-        self.context = Context(facts, screening_date)
         self.judgments = judgments
         self.done: dict[str, CriterionResult] = {}
+        self.answers: dict[CompiledNode, RuleResult] = {}
 
     def criterion(self, criterion_id: str) -> CriterionResult:
         found = self.done.get(criterion_id)
         if found is None:
             plan = self.plans[criterion_id]
-            rule = plan.step(self.context) if plan.leaf else plan.step(self)
+            rule = plan.step(self)
             found = _new(CriterionResult, (plan.id, plan.kind, plan.text, rule[2], rule))
             self.done[criterion_id] = found
         return found
 
 
-class _Joined:
+def _joined(results: list[RuleResult], verdict: Verdict) -> str:
     """A composite's reason: the reasons of its parts that share its verdict."""
-
-    __slots__ = ("results", "verdict")
-
-    def __init__(self, results: list[RuleResult], verdict: Verdict) -> None:
-        self.results, self.verdict = results, verdict
-
-    def __call__(self) -> str:
-        return "; ".join(result.reason for result in self.results if result.verdict == self.verdict)
+    return "; ".join(result.reason for result in results if result.verdict == verdict)
 
 
-class _Referred:
+def _referred_reason(criterion: CriterionResult) -> str:
     """The reason of a rule that is another criterion's verdict."""
-
-    __slots__ = ("criterion",)
-
-    def __init__(self, criterion: CriterionResult) -> None:
-        self.criterion = criterion
-
-    def __call__(self) -> str:
-        found = self.criterion
-        return f"{found.id} {_VERDICT_WORDS[found.verdict]}: {found.reason}"
+    return f"{criterion.id} {_VERDICT_WORDS[criterion.verdict]}: {criterion.reason}"
 
 
 def _judgments_by_rule(rules: CompiledRules, judgments: Sequence[Judgment]) -> dict[str, Judgment]:

@@ -26,6 +26,7 @@ criteria that read it become ``unknown``.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal, NotRequired
 
@@ -224,11 +225,34 @@ def _validate(data: dict[str, Any]) -> tuple[ScreeningForm, dict[str, str]]:
     return ScreeningForm.model_validate({**data, "facts": kept}), malformed
 
 
-def read_form(data: Any) -> ScreeningInput:
-    """Read a parsed screening form into the patient's facts and the investigator's judgments."""
+def _from_text(text: str | bytes) -> tuple[ScreeningForm, dict[str, str]]:
+    """A form validated straight from its JSON text; when that fails, parsed first and read as below."""
+    try:
+        return ScreeningForm.model_validate_json(text), {}
+    except ValidationError:
+        pass
+    try:
+        data = json.loads(text)
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise InvalidInput(f"not JSON: {error}", field="$") from None
     if not isinstance(data, dict):
         raise InvalidInput("a screening form must be a JSON object", field="$")
-    form, malformed = _validate(data)
+    return _validate(data)
+
+
+def read_form(data: Any) -> ScreeningInput:
+    """Read a screening form (parsed JSON, or its JSON text) into the patient's facts and judgments.
+
+    From JSON text, a whole valid form is validated without building Python objects first (the
+    usual case, and the faster one); a form with a malformed entry is then read as parsed JSON,
+    with the same result.
+    """
+    if isinstance(data, str | bytes):
+        form, malformed = _from_text(data)
+    elif isinstance(data, dict):
+        form, malformed = _validate(data)
+    else:
+        raise InvalidInput("a screening form must be a JSON object", field="$")
     catalogue = fact_catalogue().facts
     facts: dict[str, tuple[Fact, ...]] = {}
     problems: list[str] = []

@@ -13,6 +13,7 @@ pint converts the limit; equality is judged with a relative tolerance of 1e-9 so
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable
 from datetime import date, timedelta
@@ -98,7 +99,11 @@ def _lower(text: str) -> str:
 
 def _holds(value: float, operator: str, limit: float) -> bool:
     # equality as math.isclose(value, limit, rel_tol=1e-9, abs_tol=1e-12)
-    tolerance = max(1e-9 * max(abs(value), abs(limit)), 1e-12)
+    larger = value if value >= 0 else -value
+    other = limit if limit >= 0 else -limit
+    tolerance = 1e-9 * (larger if larger >= other else other)
+    if tolerance < 1e-12:
+        tolerance = 1e-12
     difference = value - limit
     if operator == ">=":
         return difference >= -tolerance
@@ -280,7 +285,7 @@ def evaluate_compare(node: CompiledCompare, context: Context) -> RuleResult:
         note = _note(chosen, node.window_days)
         return f"{node.fact_text} {_with_unit(value, used.unit)}{when} {relation} {limit_text}{note}"
 
-    return _result(node, verdict, explain, facts, others, threshold)
+    return _new(RuleResult, (node.id, node.text, verdict, explain, facts, others, threshold, ()))
 
 
 def evaluate_coded(node: CompiledCoded, context: Context) -> RuleResult:
@@ -295,7 +300,7 @@ def evaluate_coded(node: CompiledCoded, context: Context) -> RuleResult:
         when = f" on {used.date.isoformat()}" if used.date else ""
         return f"{node.fact_text}: {_with_unit(used.value, None)}{when}{_note(chosen, node.window_days)}"
 
-    return _result(node, verdict, explain, (used,), chosen.others)
+    return _new(RuleResult, (node.id, node.text, verdict, explain, (used,), chosen.others, None, ()))
 
 
 def evaluate_condition(node: CompiledCondition, context: Context) -> RuleResult:
@@ -308,7 +313,7 @@ def evaluate_condition(node: CompiledCondition, context: Context) -> RuleResult:
             and only.problem is None
             and (only.date is None or only.date <= screening_date)
         ):
-            reason = _Absent(node.fact_text, only.source)
+            reason = functools.partial(_absent, node.fact_text, only.source)
             return _new(RuleResult, (node.id, node.text, "not_met", reason, recorded, (), None, ()))
     if not recorded:
         return _result(node, "unknown", f"{node.fact_text}: not recorded as present or absent")
@@ -369,16 +374,9 @@ def evaluate_condition(node: CompiledCondition, context: Context) -> RuleResult:
     return _result(node, "not_met", lambda: f"No {_lower(node.fact_text)} ({source})", evidence)
 
 
-class _Absent:
+def _absent(text: str, source: str) -> str:
     """The reason of a condition stated absent: ``No atrial fibrillation (form: facts.…)``."""
-
-    __slots__ = ("source", "text")
-
-    def __init__(self, text: str, source: str) -> None:
-        self.text, self.source = text, source
-
-    def __call__(self) -> str:
-        return f"No {_lower(self.text)} ({self.source})"
+    return f"No {_lower(text)} ({source})"
 
 
 def evaluate_age(node: CompiledAge, context: Context) -> RuleResult:

@@ -35,9 +35,17 @@ def eligible_form() -> dict[str, Any]:
     return copy.deepcopy(json.loads(example_path("eligible").read_text(encoding="utf-8")))
 
 
-@pytest.fixture
-def screen(eligible_form: dict[str, Any], rules: EligibilityRules, settings: ProtocolSettings) -> Screen:
-    """Screen the eligible patient with some facts replaced (None removes a fact)."""
+@pytest.fixture(params=["parsed", "json text"])
+def screen(
+    request: pytest.FixtureRequest,
+    eligible_form: dict[str, Any],
+    rules: EligibilityRules,
+    settings: ProtocolSettings,
+) -> Screen:
+    """Screen the eligible patient with some facts replaced (None removes a fact).
+
+    Each test runs twice: the form read as parsed JSON, and read from its JSON text.
+    """
 
     def run(
         on: date = SCREENING_DATE, patient: dict[str, Any] | None = None, **facts: Any
@@ -50,7 +58,7 @@ def screen(eligible_form: dict[str, Any], rules: EligibilityRules, settings: Pro
                 form["facts"].pop(name, None)
             else:
                 form["facts"][name] = value
-        screening = read_form(form)
+        screening = read_form(form if request.param == "parsed" else json.dumps(form))
         return evaluate(screening.facts, rules, settings, on, screening.judgments)
 
     return run

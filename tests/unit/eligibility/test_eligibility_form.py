@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -23,6 +24,22 @@ def test_the_form_schema_lists_every_fact_of_the_catalogue() -> None:
 def test_a_form_that_is_not_an_object_is_refused() -> None:
     with pytest.raises(InvalidInput, match="must be a JSON object"):
         read_form(["hemoglobin"])
+
+
+@pytest.mark.parametrize("text", ["[1, 2]", '"a form"', "not json {", b"\xff\xfe"])
+def test_json_text_that_is_not_a_form_object_is_refused(text: str | bytes) -> None:
+    with pytest.raises(InvalidInput) as raised:
+        read_form(text)
+    assert raised.value.field == "$"
+
+
+def test_a_form_read_from_its_json_text_equals_the_form_read_parsed(eligible_form: dict[str, Any]) -> None:
+    eligible_form["facts"]["hemoglobin"] = {"value": -5, "unit": "g/L", "date": "2025-06-28"}  # malformed
+    eligible_form["facts"]["ecog"] = {"value": "two"}  # the wrong type
+    parsed = read_form(eligible_form)
+    assert read_form(json.dumps(eligible_form)) == parsed
+    assert read_form(json.dumps(eligible_form).encode()) == parsed
+    assert any("hemoglobin" in problem for problem in parsed.facts.problems)
 
 
 def test_a_form_without_a_patient_is_refused_naming_the_field() -> None:

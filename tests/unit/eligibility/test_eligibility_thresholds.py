@@ -242,3 +242,21 @@ def test_the_applied_threshold_is_reported_in_the_value_unit(screen: Screen) -> 
     assert threshold.unit == "umol/L"
     assert threshold.value == pytest.approx(1.5 * 1.1 * 88.40, rel=1e-3)
     assert "site reference range" in threshold.basis
+
+
+def test_the_same_liver_test_in_both_hepatitis_branches_is_reported_under_each_branch(screen: Screen) -> None:
+    """E7 asks "ALT above the ULN" for hepatitis B and for hepatitis C: one answer, two rule ids."""
+    rule = screen(alt=lab(41, "U/L")).criterion("E7").rule
+    found: dict[str, Any] = {}
+
+    def walk(part: Any) -> None:
+        found[part.id] = part
+        for child in part.parts:
+            walk(child)
+
+    walk(rule)
+    hbv, hcv = found["E7.hbv.liver.alt"], found["E7.hcv.liver.alt"]
+    assert (hbv.verdict, hcv.verdict) == ("met", "met")
+    expected = "ALT 41 U/L on 2025-06-28 is above 40 U/L = ULN (ULN 40 U/L, site reference range)"
+    assert hbv.reason == hcv.reason == expected
+    assert found["E7.hbv.liver.ast"].verdict == found["E7.hcv.liver.ast"].verdict == "not_met"
