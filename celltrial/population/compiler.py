@@ -243,10 +243,15 @@ class LeafCompiler:
 
     def absent(self, node: CompiledNode) -> ir.BooleanValue:
         """The verdict of a leaf for a person without any record of its fact."""
+        verdict = self.absent_verdict(node)
+        return _NULL if verdict is None else ibis.literal(verdict)
+
+    def absent_verdict(self, node: CompiledNode) -> bool | None:
+        """:meth:`absent` as a Python value (None: unknown)."""
         if isinstance(node, CompiledCondition):
             fact = self.concepts.facts.get(node.fact)
-            return ibis.literal(False) if fact is not None and fact.absent_is_not_present else _NULL
-        return _NULL
+            return False if fact is not None and fact.absent_is_not_present else None
+        return None
 
 
 @dataclass

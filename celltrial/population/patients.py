@@ -80,6 +80,14 @@ def _packed(codes: list[tuple[ir.IntegerValue, int]]) -> ir.IntegerValue:
     return total
 
 
+def _unpack(word: ir.IntegerValue, shift: int, absent: bool | None) -> ir.BooleanValue:
+    """The verdict in a word's slot, without a CASE: met, not met, unknown, ``absent`` when 0."""
+    known = ((word >> shift) & 3).nullif(_UNKNOWN)
+    if absent is None:
+        return known.nullif(_NO_RECORD) == _MET
+    return known != _NOT_MET if absent else known == _MET
+
+
 def _by_fact(fact: ir.IntegerValue, branches: list[tuple[int, ir.Value]], kind: str) -> Any:
     if not branches:
         return ibis.null(kind)
@@ -114,9 +122,8 @@ def value_codes(
         mine = [node for node in nodes if getattr(node, "fact", None) == fact]
         if not mine:
             continue
-        branches.append(
-            (index, _packed([(_code(compiler.leaf(node, named)), slots.slot[node.id][1]) for node in mine]))
-        )
+        codes = [(_code(compiler.leaf(node, named)), slots.slot[node.id][1]) for node in mine]
+        branches.append((index, _packed(codes)))
         words.append((index, ibis.literal(slots.word_of_fact[fact], "int64")))
     if not branches:
         return None
@@ -165,8 +172,8 @@ def condition_codes(
 def packed_words(persons: ir.Table, parts: list[ir.Table], slots: LeafSlots, engine: str) -> ir.Table:
     """Every person with the words of packed leaf verdicts (``word_0``...; 0: no record at all).
 
-    The slots are disjoint, so the words are sums (PostgreSQL sums a bigint into a numeric, which
-    cannot be shifted: it takes ``bit_or``, which Spark lacks in ibis).
+    The slots are disjoint, so a word is the bitwise or of its facts' verdicts (``bit_or``; Spark,
+    which lacks it in ibis, sums them: DuckDB and PostgreSQL would sum bigints into wider types).
     """
     if not parts or not slots.words:
         return persons
@@ -176,7 +183,7 @@ def packed_words(persons: ir.Table, parts: list[ir.Table], slots: LeafSlots, eng
     words = rows.group_by(_words_key=rows.person_id).aggregate(
         **{
             f"word_{w}": rows.packed.bit_or(where=rows.word == w)
-            if engine == "postgres"
+            if engine != "spark"
             else rows.packed.sum(where=rows.word == w)
             for w in range(slots.words)
         }
@@ -196,13 +203,7 @@ def leaf_table(
         found = slots.slot.get(node.id)
         if found is not None:
             word, shift = found
-            code = (patients[f"word_{word}"] >> shift) & 3
-            verdict = ibis.cases(
-                (code == _MET, True),
-                (code == _NOT_MET, False),
-                (code == _NO_RECORD, compiler.absent(node)),
-                else_=ibis.null("boolean"),
-            )
+            verdict = _unpack(patients[f"word_{word}"], shift, compiler.absent_verdict(node))
         elif getattr(node, "fact", None) is None:
             verdict = compiler.leaf(node, patients)  # age, sex: from the person table
         else:

@@ -116,13 +116,6 @@ def condition_columns(concepts: ConceptMap) -> list[str]:
     )
 
 
-def _recent(day: Any, window: int | None, as_of: date) -> Any:
-    """From the window's first day on (every row when the fact has no window)."""
-    if window is None:
-        return ibis.literal(True)
-    return day >= ibis.literal(as_of - timedelta(days=window), "date")
-
-
 def _order_key(day: Any, rank: int, row_id: Any) -> Any:
     """One int64 that orders records like the engine: by date, then observation after measurement, then id.
 
@@ -149,8 +142,19 @@ def _fact_index(concept: Any, pairs: list[tuple[int, int]]) -> Any:
 
 
 def _in_windows(day: Any, concept: Any, groups: dict[int | None, list[int]], as_of: date) -> Any:
-    """Rows of each fact group from its window's first day on (every row when it has no window)."""
-    return ibis.or_(*(concept.isin(ids) & _recent(day, window, as_of) for window, ids in groups.items()))
+    """Rows of each fact group from its window's first day on (every dated row when it has no window).
+
+    One CASE gives a row's first day, cheaper than an OR of a test per group. An undated row
+    goes: its order key is NULL, which ``arg_max`` skips.
+    """
+    first_day = ibis.cases(
+        *(
+            (concept.isin(ids), ibis.literal(date.min if window is None else as_of - timedelta(days=window)))
+            for window, ids in groups.items()
+        ),
+        else_=ibis.null("date"),
+    )
+    return day >= first_day
 
 
 def _numeric(number: Any, answer: Any, digits: dict[int, float]) -> Any:
