@@ -19,11 +19,10 @@ from sqlalchemy.pool import QueuePool
 
 from celltrial import __version__
 from celltrial.database import make_engine, session_factory
-from celltrial.web import docs, problems
-from celltrial.web.api import api_router
+from celltrial.web import api, docs, pages, problems
 from celltrial.web.headers import SecurityHeaders
 from celltrial.web.limits import RequestLimits
-from celltrial.web.pages import install_login_redirect, pages_router
+from celltrial.web.pages import install_login_redirect
 from celltrial.web.settings import WebSettings
 from celltrial.web.templating import render_problem
 
@@ -88,8 +87,10 @@ def create_app(
     install_login_redirect(app)
     app.add_middleware(RequestLimits)
     app.add_middleware(SecurityHeaders)
-    app.include_router(api_router, prefix="/api/v1")
-    app.include_router(pages_router)
+    for router in api.routers:
+        app.include_router(router, prefix="/api/v1")
+    for router in pages.routers:
+        app.include_router(router, include_in_schema=False)
     app.include_router(docs.router)
     app.mount(
         "/static", StaticFiles(directory=str(resources.files("celltrial.web") / "static")), name="static"

@@ -1,31 +1,32 @@
 """A subject's casebook at a glance: every form with its status, open queries and signature state.
 
-Read in three statements whatever the number of forms (a subject has some eighty), for the
-casebook page and ``GET /api/v1/subjects/{id}/forms``: the subject (its access check), the
-forms with their open-query counts and whether a data lock holds, and the signatures (plus the
-values of the signed forms only, to check that their signatures still hold). A form's full
+Read in one statement whatever the number of forms (a subject has some eighty), for the
+casebook page and ``GET /api/v1/subjects/{id}/forms``: the forms with their open-query counts,
+their signatures (plus the values of the signed forms only, to check that their signatures
+still hold), the subject's site (the access check) and whether a data lock holds. A form's full
 detail (values, SDV, signatures) comes from :func:`celltrial.study.forms.service.read`.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
 from datetime import datetime
+from typing import Any
 
 from pydantic import BaseModel, TypeAdapter
-from sqlalchemy import String, bindparam, cast, func, select
+from sqlalchemy import String, bindparam, case, cast, func, select
 from sqlalchemy.orm import Session
 
 from celltrial.study.forms.dictionary import form_definition, form_definitions
 from celltrial.study.forms.models import FormInstance, FormStatus
 from celltrial.study.forms.review import signed_content
 from celltrial.study.locks import service as locks
-from celltrial.study.permissions import Action
+from celltrial.study.permissions import Action, require, require_site
 from celltrial.study.queries.lifecycle import QueryStatus
 from celltrial.study.queries.models import DataQuery
 from celltrial.study.signatures.models import Signature
 from celltrial.study.signatures.service import content_hash
 from celltrial.study.subjects.access import subject_for
+from celltrial.study.subjects.models import Subject
 from celltrial.study.users.models import User
 from celltrial.study.visits.models import Visit
 
@@ -59,6 +60,18 @@ _OPEN_QUERIES = (
     .subquery()
 )
 """Open queries per form of the subject."""
+_SIGNATURES = (
+    select(
+        Signature.entity_id,
+        func.min(Signature.content_hash).label("lowest"),
+        func.max(Signature.content_hash).label("highest"),
+    )
+    .where(Signature.entity == "form", Signature.subject_id == bindparam("subject_id"))
+    .group_by(Signature.entity_id)
+    .subquery()
+)
+"""The signatures per form of the subject: every one holds when the lowest and highest hashes are
+both the hash of the form's content now."""
 _FORMS = (
     select(
         FormInstance.id,
@@ -71,10 +84,17 @@ _FORMS = (
         FormInstance.updated_by,
         FormInstance.consent_withdrawn,
         func.coalesce(_OPEN_QUERIES.c.open_queries, 0),
+        _SIGNATURES.c.lowest,
+        _SIGNATURES.c.highest,
+        FormInstance.definition_version,
+        case((_SIGNATURES.c.lowest.is_not(None), FormInstance.data)),
+        Subject.site_id,
         locks.IN_FORCE,
     )
+    .join(Subject, Subject.id == FormInstance.subject_id)
     .outerjoin(Visit, Visit.id == FormInstance.visit_id)
     .outerjoin(_OPEN_QUERIES, _OPEN_QUERIES.c.form_id == FormInstance.id)
+    .outerjoin(_SIGNATURES, _SIGNATURES.c.entity_id == cast(FormInstance.id, String))
     .where(FormInstance.subject_id == bindparam("subject_id"))
     .order_by(
         Visit.target_date.is_(None),
@@ -84,42 +104,40 @@ _FORMS = (
         FormInstance.sequence,
     )
 )
-"""The subject's forms by visit (as :func:`forms.list_forms` orders them) without their values, with
-their open-query counts and whether a data lock holds (as :func:`locks.is_locked` reads one)."""
-_SIGNED = (
-    select(
-        Signature.content_hash,
-        FormInstance.id,
-        FormInstance.form_code,
-        FormInstance.definition_version,
-        FormInstance.data,
-    )
-    .join(FormInstance, Signature.entity_id == cast(FormInstance.id, String))
-    .where(
-        Signature.entity == "form",
-        Signature.subject_id == bindparam("subject_id"),
-        FormInstance.subject_id == bindparam("subject_id"),
-    )
-)
-"""The signatures of the subject's forms, each with the signed form's content as it is now."""
+"""The subject's forms by visit (as :func:`forms.list_forms` orders them) with their open-query
+counts, their signatures (and the values of the signed forms only), the subject's site, and
+whether a data lock holds (as :func:`locks.is_locked` reads one): one statement."""
 _ITEMS = TypeAdapter(list[FormListItem])
+
+
+def _signature_valid(
+    lowest: str | None,
+    highest: str | None,
+    form_id: int,
+    form_code: str,
+    definition_version: int,
+    data: dict[str, Any] | None,
+) -> bool | None:
+    """Whether every signature of the form still holds; None when it has none."""
+    if lowest is None:
+        return None
+    current = content_hash(signed_content(form_id, form_code, definition_version, data or {}))
+    return lowest == highest == current
 
 
 def casebook_forms(session: Session, *, subject_id: int, by: User) -> list[FormListItem]:
     """Every form of the subject (by visit, as :func:`forms.list_forms` orders them), as ``by`` may see them.
 
     Reads the forms' columns without their values; only a signed form's values are read, to
-    tell whether its signatures still hold.
+    tell whether its signatures still hold. The subject is looked up on its own (not found,
+    another site's) only when it has no form.
     """
-    subject = subject_for(session, subject_id=subject_id, by=by, action=Action.FORM_VIEW)
-    bound = {"subject_id": subject.id}
-    rows = session.execute(_FORMS, bound).all()
+    require(by, Action.FORM_VIEW)
+    rows = session.execute(_FORMS, {"subject_id": subject_id}).all() if type(subject_id) is int else []
     if not rows:
+        subject_for(session, subject_id=subject_id, by=by, action=Action.FORM_VIEW)
         return []
-    digests: dict[int, list[bool]] = defaultdict(list)
-    for digest, form_id, form_code, definition_version, data in session.execute(_SIGNED, bound):
-        content = signed_content(form_id, form_code, definition_version, data)
-        digests[form_id].append(digest == content_hash(content))
+    require_site(by, rows[0][-2], record_id=subject_id)
     locked = bool(rows[0][-1])
     definitions = form_definitions()  # once per request: each look-up checks the imported forms' folder
     return _ITEMS.validate_python(
@@ -135,8 +153,10 @@ def casebook_forms(session: Session, *, subject_id: int, by: User) -> list[FormL
                 "updated_at": updated_at,
                 "updated_by": updated_by,
                 "open_queries": int(open_queries),
-                "signed": form_id in digests,
-                "signature_valid": all(digests[form_id]) if form_id in digests else None,
+                "signed": lowest is not None,
+                "signature_valid": _signature_valid(
+                    lowest, highest, form_id, form_code, definition_version, data
+                ),
                 "consent_withdrawn": consent_withdrawn,
             }
             for (
@@ -150,6 +170,11 @@ def casebook_forms(session: Session, *, subject_id: int, by: User) -> list[FormL
                 updated_by,
                 consent_withdrawn,
                 open_queries,
+                lowest,
+                highest,
+                definition_version,
+                data,
+                _,
                 _,
             ) in rows
         ]

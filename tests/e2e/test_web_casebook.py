@@ -1,4 +1,4 @@
-"""The casebook listing (``GET /api/v1/subjects/{id}/forms``), read in three statements: each form's
+"""The casebook listing (``GET /api/v1/subjects/{id}/forms``), read in one statement: each form's
 open queries, and every form shown locked while a lock holds on the subject or the study."""
 
 from __future__ import annotations
@@ -91,13 +91,13 @@ def statements(client: TestClient) -> Iterator[list[str]]:
     event.remove(engine, "before_cursor_execute", record)
 
 
-def test_the_casebook_is_read_in_three_statements_after_the_sign_in_check(
+def test_the_casebook_is_read_in_one_statement_after_the_sign_in_check(
     client: TestClient, as_role: Headers, subjects: tuple[int, int, list[int]], statements: list[str]
 ) -> None:
     listed = _casebook(client, as_role, subjects[0])
     assert set(subjects[2]) <= set(listed)
     reads = [sql for sql in statements if "api_token" not in sql and "user_account" not in sql]
-    assert len(reads) == 3, reads
+    assert len(reads) == 1, reads
 
 
 @pytest.mark.parametrize("scope", ["subject", "study"])

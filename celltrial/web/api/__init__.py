@@ -1,4 +1,9 @@
-"""The REST API under ``/api/v1``: one router per domain, mounted here."""
+"""The REST API under ``/api/v1``: one router per domain, in matching order.
+
+The app includes each of :data:`routers` itself (see :func:`celltrial.web.app.create_app`):
+FastAPI matches a request against every route of a nested router again at each level, so one
+level fewer halves the matching. :data:`api_router` holds them all, for walking the routes.
+"""
 
 from __future__ import annotations
 
@@ -24,26 +29,32 @@ from celltrial.web.api import (
     visits,
 )
 
-__all__ = ["api_router"]
+__all__ = ["api_router", "routers"]
+
+routers = tuple(
+    module.router
+    for module in (
+        health,
+        auth,
+        study,
+        sites,
+        users,
+        eligibility,
+        subjects,
+        screenings,
+        visits,
+        forms,
+        queries,
+        registry,
+        audit,
+        locks,
+        exports,
+        product,
+        safety,
+    )
+)
+"""The API's routers, in the order requests are matched against them."""
 
 api_router = APIRouter()
-for module in (
-    health,
-    auth,
-    study,
-    sites,
-    users,
-    eligibility,
-    subjects,
-    screenings,
-    visits,
-    forms,
-    queries,
-    registry,
-    audit,
-    locks,
-    exports,
-    product,
-    safety,
-):
-    api_router.include_router(module.router)
+for router in routers:
+    api_router.include_router(router)

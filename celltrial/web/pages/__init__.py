@@ -23,24 +23,31 @@ from celltrial.web.pages import (
     subjects,
 )
 
-__all__ = ["install_login_redirect", "pages_router"]
+__all__ = ["install_login_redirect", "pages_router", "routers"]
+
+routers = tuple(
+    module.router
+    for module in (
+        account,
+        dashboard,
+        subjects,
+        screening,
+        forms,
+        queries,
+        admin,
+        registry,
+        problem_types,
+        analyses,
+        product,
+        safety,
+    )
+)
+"""The pages' routers, in the order requests are matched against them (the app includes each
+itself, one level of nesting fewer: see :mod:`celltrial.web.api`)."""
 
 pages_router = APIRouter(include_in_schema=False)
-for module in (
-    account,
-    dashboard,
-    subjects,
-    screening,
-    forms,
-    queries,
-    admin,
-    registry,
-    problem_types,
-    analyses,
-    product,
-    safety,
-):
-    pages_router.include_router(module.router)
+for router in routers:
+    pages_router.include_router(router)
 
 
 def install_login_redirect(app: FastAPI) -> None:
