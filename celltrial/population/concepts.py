@@ -161,7 +161,7 @@ def _lookup(
     vocabularies = sorted({vocab for vocab, _ in wanted} | {"ICD10CM"})
     codes = sorted({code for _, code in wanted})
     plain = concept.filter(concept.vocabulary_id.isin(vocabularies) & concept.concept_code.isin(codes))
-    frame = plain.select("concept_id", "vocabulary_id", "concept_code").to_pyarrow().to_pylist()
+    frame = source.fetch(plain.select("concept_id", "vocabulary_id", "concept_code")).to_pylist()
     found: dict[tuple[str, str], set[int]] = {}
     for row in frame:
         key = (str(row["vocabulary_id"]), str(row["concept_code"]))
@@ -172,13 +172,13 @@ def _lookup(
         compact = concept.concept_code.replace(".", "")
         condition = ibis.or_(*(compact.startswith(prefix) for prefix in icd_prefixes))
         icd = concept.filter((concept.vocabulary_id == "ICD10CM") & condition)
-        for row in icd.select("concept_id", "concept_code").to_pyarrow().to_pylist():
+        for row in source.fetch(icd.select("concept_id", "concept_code")).to_pylist():
             code = str(row["concept_code"]).replace(".", "").upper()
             for prefix in icd_prefixes:
                 if code.startswith(prefix):
                     icd_found.setdefault(prefix, set()).add(int(row["concept_id"]))
     local = concept.filter(concept.vocabulary_id == local_vocabulary).select("concept_id", "concept_code")
-    local_answers = {int(r["concept_id"]): str(r["concept_code"]) for r in local.to_pyarrow().to_pylist()}
+    local_answers = {int(r["concept_id"]): str(r["concept_code"]) for r in source.fetch(local).to_pylist()}
     return found, icd_found, local_answers
 
 
@@ -186,12 +186,8 @@ def _descendants(source: OmopSource, ancestors: set[int]) -> dict[int, set[int]]
     if not ancestors or not source.has("concept_ancestor"):
         return {}
     table = source.table("concept_ancestor")
-    rows = (
-        table.filter(table.ancestor_concept_id.isin(sorted(ancestors)))
-        .select("ancestor_concept_id", "descendant_concept_id")
-        .to_pyarrow()
-        .to_pylist()
-    )
+    wanted = table.filter(table.ancestor_concept_id.isin(sorted(ancestors)))
+    rows = source.fetch(wanted.select("ancestor_concept_id", "descendant_concept_id")).to_pylist()
     found: dict[int, set[int]] = {}
     for row in rows:
         found.setdefault(int(row["ancestor_concept_id"]), set()).add(int(row["descendant_concept_id"]))

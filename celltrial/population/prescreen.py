@@ -11,6 +11,7 @@ few thousand combinations come back to Python, where :func:`.funnel.tally` count
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import date
@@ -20,6 +21,7 @@ import ibis
 import ibis.expr.types as ir
 import pyarrow.compute as pc
 
+from celltrial.clinical.units import registry
 from celltrial.eligibility.compiled import CompiledCondition, CompiledNode
 from celltrial.eligibility.engine import compiled
 from celltrial.eligibility.rules import load_rules
@@ -78,12 +80,8 @@ def ucum_codes(source: OmopSource, concepts: ConceptMap, unit_ids: set[int]) -> 
     found = {i: code for i, code in concepts.unit_fallback.items() if i in unit_ids}
     if source.has("concept") and unit_ids:
         concept = source.table("concept")
-        rows = (
-            concept.filter((concept.vocabulary_id == "UCUM") & concept.concept_id.isin(sorted(unit_ids)))
-            .select("concept_id", "concept_code")
-            .to_pyarrow()
-            .to_pylist()
-        )
+        ucum = concept.filter((concept.vocabulary_id == "UCUM") & concept.concept_id.isin(sorted(unit_ids)))
+        rows = source.fetch(ucum.select("concept_id", "concept_code")).to_pylist()
         found.update({int(r["concept_id"]): str(r["concept_code"]) for r in rows})
     return found
 
@@ -118,7 +116,7 @@ def _units(
                 unit_src=rows.unit_source_value.cast("string"),
             ).distinct()
         )
-    found = parts[0].union(parts[1], distinct=True).to_pyarrow().to_pylist()
+    found = source.fetch(parts[0].union(parts[1], distinct=True)).to_pylist()
     ucum = ucum_codes(source, concepts, {int(r["unit_id"]) for r in found if r["unit_id"]})
     units: dict[str, dict[UnitKey, str | None]] = {}
     for row in found:
@@ -136,6 +134,9 @@ def prescreen(
 ) -> PrescreenRun:
     """The funnel of ``protocol`` over every patient of ``source`` on ``as_of``."""
     step: Progress = progress or (lambda stage: None)
+    # pint's registry (unit conversions) takes half a second to build: built while the engine reads
+    warm = threading.Thread(target=registry, daemon=True)
+    warm.start()
     rules = compiled(load_rules(protocol), load_settings(protocol))
     step("concepts")
     concepts = resolve_concepts(source)
@@ -147,6 +148,7 @@ def prescreen(
     step("units")
     units = _units(source, concepts, facts)
     step("verdicts")
+    warm.join()
     compiler = LeafCompiler(concepts, units, as_of)
     every_leaf = leaves(rules)
     by_fact: dict[str, list[CompiledNode]] = {}
@@ -174,7 +176,7 @@ def prescreen(
     verdicts = everyone.filter(everyone._alive).drop("_alive")
     step("funnel")
     # one query from the source tables to the combinations of verdicts, the deceased apart
-    combinations = verdict_combinations(everyone, [*every, ("", "", "_alive")]).to_pyarrow()
+    combinations = source.fetch(verdict_combinations(everyone, [*every, ("", "", "_alive")]))
     living = pc.equal(combinations.column("_alive"), True)
     deceased = int(pc.sum(combinations.filter(pc.invert(living)).column("patients")).as_py() or 0)
     funnel = tally(combinations.filter(living), top, every, as_of, deceased)

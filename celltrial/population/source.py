@@ -30,6 +30,7 @@ from urllib.parse import parse_qs, urlparse
 import ibis
 import ibis.expr.operations as ops
 import ibis.expr.types as ir
+import pyarrow as pa
 
 from celltrial.errors import InvalidInput, ServiceUnavailable
 
@@ -100,6 +101,17 @@ class OmopSource:
 
     def has(self, name: str) -> bool:
         return name in self.tables
+
+    def fetch(self, expr: ir.Table) -> pa.Table:
+        """Run a query and return its rows as Arrow.
+
+        DuckDB's are read from its own connection: ibis's conversion imports pandas on first use,
+        a third of a second.
+        """
+        if self.engine == "duckdb":
+            result: pa.Table = self.con.con.sql(str(self.con.compile(expr))).to_arrow_table()
+            return result
+        return expr.to_pyarrow()
 
     def close(self) -> None:
         for action in reversed(self._cleanup):
