@@ -19,6 +19,9 @@ from sqlalchemy.orm import Session, SessionTransaction
 
 __all__ = ["STUDY_WRITE_LOCK", "holds_write_lock", "serialise_writes"]
 
+_TAKE = text("SELECT pg_advisory_xact_lock(:key)")
+_TAKE_SHARED = text("SELECT pg_advisory_xact_lock_shared(:key)")
+
 STUDY_WRITE_LOCK = 0x63656C6C74726961
 """The advisory-lock key of study writes on PostgreSQL (``celltria`` in ASCII)."""
 
@@ -49,8 +52,7 @@ def serialise_writes(session: Session, *, key: int = STUDY_WRITE_LOCK, shared: b
     dialect = connection.dialect.name
     if dialect == "postgresql":
         if not _held(session, key, shared=shared):
-            function = "pg_advisory_xact_lock_shared" if shared else "pg_advisory_xact_lock"
-            connection.execute(text(f"SELECT {function}(:key)"), {"key": key})
+            connection.execute(_TAKE_SHARED if shared else _TAKE, {"key": key})
             mode = "shared" if shared else "exclusive"
             session.info[("celltrial.write_lock", key, mode)] = _innermost(session)
     elif dialect == "sqlite":

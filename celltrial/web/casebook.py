@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, TypeAdapter
-from sqlalchemy import String, bindparam, case, cast, func, select
+from sqlalchemy import String, bindparam, case, cast, func, select, type_coerce
 from sqlalchemy.orm import Session
 
 from celltrial.study.forms.dictionary import form_definition, form_definitions
@@ -78,7 +78,7 @@ _FORMS = (
         FormInstance.visit_id,
         FormInstance.form_code,
         FormInstance.sequence,
-        FormInstance.status,
+        type_coerce(FormInstance.status, String),  # as stored: validated into a FormStatus below
         FormInstance.version,
         FormInstance.updated_at,
         FormInstance.updated_by,
@@ -133,7 +133,10 @@ def casebook_forms(session: Session, *, subject_id: int, by: User) -> list[FormL
     another site's) only when it has no form.
     """
     require(by, Action.FORM_VIEW)
-    rows = session.execute(_FORMS, {"subject_id": subject_id}).all() if type(subject_id) is int else []
+    rows: list[Any] = []
+    if type(subject_id) is int:
+        session.flush()  # as session.execute would: the rows are read through the connection
+        rows = list(session.connection().execute(_FORMS, {"subject_id": subject_id}))
     if not rows:
         subject_for(session, subject_id=subject_id, by=by, action=Action.FORM_VIEW)
         return []

@@ -268,7 +268,13 @@ def parse_form_definition(text: str, *, origin: str) -> FormDefinition:
 
 def imported_forms_dir() -> Path:
     """The folder of imported forms: ``$CELLTRIAL_HOME/forms`` (default ``~/.celltrial/forms``)."""
-    return Path(os.environ.get("CELLTRIAL_HOME") or Path.home() / ".celltrial") / "forms"
+    return _forms_dir(os.environ.get("CELLTRIAL_HOME"), os.environ.get("HOME"))
+
+
+@functools.lru_cache(maxsize=8)
+def _forms_dir(celltrial_home: str | None, _home: str | None) -> Path:
+    # the Path built once per value of the two variables it depends on (looked up on every form read)
+    return Path(celltrial_home or Path.home() / ".celltrial") / "forms"
 
 
 def _read_folder(entries: list[Traversable] | list[Path]) -> dict[str, FormDefinition]:

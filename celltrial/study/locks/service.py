@@ -27,7 +27,10 @@ _IN_FORCE = (
     or_(DataLock.subject_id.is_(None), DataLock.subject_id == bindparam("subject_id")),
 )
 _HOLDING = (
-    select(DataLock).where(*_IN_FORCE).order_by(DataLock.subject_id.is_not(None), DataLock.id.desc()).limit(1)
+    select(DataLock.subject_id, DataLock.locked_by, DataLock.locked_at)
+    .where(*_IN_FORCE)
+    .order_by(DataLock.subject_id.is_not(None), DataLock.id.desc())
+    .limit(1)
 )
 """The lock holding on a subject's data: the study's if there is one, else the subject's (latest first)."""
 IN_FORCE = exists().where(*_IN_FORCE)
@@ -114,8 +117,9 @@ def ensure_unlocked(session: Session, *, subject_id: int | None) -> None:
     One read finds the lock in force, the study's first.
     """
     serialise_writes(session, shared=True)
-    held = session.scalars(_HOLDING, {"subject_id": subject_id}).first()
+    held = session.execute(_HOLDING, {"subject_id": subject_id}).first()
     if held is not None:
-        what = "the study" if held.subject_id is None else f"subject {held.subject_id}"
-        when = held.locked_at.strftime("%Y-%m-%d %H:%M UTC")
-        raise Locked(f"{what} is locked (by {held.locked_by}, {when}); unlock it first", field="subject")
+        scope_id, locked_by, locked_at = held
+        what = "the study" if scope_id is None else f"subject {scope_id}"
+        when = locked_at.strftime("%Y-%m-%d %H:%M UTC")
+        raise Locked(f"{what} is locked (by {locked_by}, {when}); unlock it first", field="subject")

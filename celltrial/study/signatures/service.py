@@ -12,7 +12,7 @@ import hashlib
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from celltrial.errors import InvalidInput
@@ -112,14 +112,16 @@ class SignatureStatus:
         return shown if self.valid else f"{shown} — INVALIDATED: the record changed after signing"
 
 
+_SIGNATURES_OF = (
+    select(Signature)
+    .where(Signature.entity == bindparam("entity"), Signature.entity_id == bindparam("entity_id"))
+    .order_by(Signature.id)
+)
+
+
 def signatures_of(session: Session, *, entity: str, entity_id: str | int) -> list[Signature]:
     """Every signature of a record, oldest first."""
-    query = (
-        select(Signature)
-        .where(Signature.entity == entity, Signature.entity_id == str(entity_id))
-        .order_by(Signature.id)
-    )
-    return list(session.scalars(query))
+    return list(session.scalars(_SIGNATURES_OF, {"entity": entity, "entity_id": str(entity_id)}))
 
 
 def signature_status(
