@@ -59,11 +59,9 @@ _VERIFIED = select(SourceVerification.field, SourceVerification.verified_value).
 
 def verified_fields(session: Session, form: FormInstance) -> list[str]:
     """Fields whose source-data verification still holds (the value verified is the value now)."""
-    return sorted(
-        name
-        for name, value in session.execute(_VERIFIED, {"form_id": form.id})
-        if value == form.data.get(name)
-    )
+    session.flush()  # as session.execute would: the rows are read through the connection
+    rows = session.connection().execute(_VERIFIED, {"form_id": form.id})
+    return sorted(name for name, value in rows if value == form.data.get(name))
 
 
 def verify_field(
@@ -191,9 +189,12 @@ _OPEN_AND_LOCKED = select(
 def detail(session: Session, *, form: FormInstance) -> tuple[FormRead, list[signatures.SignatureStatus]]:
     """The form as :func:`read` shows it, and its signatures with whether each still holds."""
     shown = FormRead.model_validate(form)
-    open_queries, locked = session.execute(
-        _OPEN_AND_LOCKED, {"form_id": form.id, "subject_id": form.subject_id}
-    ).one()
+    session.flush()  # as session.execute would: the counts are read through the connection
+    open_queries, locked = (
+        session.connection()
+        .execute(_OPEN_AND_LOCKED, {"form_id": form.id, "subject_id": form.subject_id})
+        .one()
+    )
     signed = signatures.signature_status(
         session, entity="form", entity_id=form.id, content=signature_content(form)
     )

@@ -438,16 +438,39 @@ def save(
     return SaveResult(form=form, changes=changes, failures=failures, raised=raised, resolved=resolved)
 
 
+_READERS: list[tuple[dict[str, FormDefinition], dict[str, tuple[str, ...]]]] = []
+"""The dictionary :func:`_readers` last worked on, and what it found."""
+
+
+def _readers(definitions: dict[str, FormDefinition]) -> dict[str, tuple[str, ...]]:
+    """For each form code, the other forms (in dictionary order) with a computed field that reads it;
+    worked out once per dictionary (:func:`form_definitions` answers the same one until an import)."""
+    for known, found in _READERS:
+        if known is definitions:
+            return found
+    reads = {
+        code: {
+            read for field in definition.fields if field.computed for read in derivation(field.computed).reads
+        }
+        for code, definition in definitions.items()
+    }
+    found = {
+        read: tuple(code for code in definitions if read in reads[code] and code != read)
+        for read in definitions
+    }
+    _READERS[:] = [(definitions, found)]
+    return found
+
+
 def _recompute_dependents(session: Session, *, subject: Subject, changed: FormInstance, by: User) -> None:
     """Derive again the subject's other forms whose computed fields read the changed form's code.
 
     A response derived from a lesion form follows a correction of that lesion form: each
     recomputed field is a new revision of the dependent form with one audit entry per field.
     """
-    for code, definition in form_definitions().items():
-        names = {field.computed for field in definition.fields if field.computed}
-        if code == changed.form_code or not any(changed.form_code in derivation(n).reads for n in names):
-            continue
+    definitions = form_definitions()
+    for code in _readers(definitions).get(changed.form_code, ()):
+        definition = definitions[code]
         dependents = session.scalars(
             select(FormInstance)
             .where(
