@@ -89,9 +89,17 @@ def _unpack(word: ir.IntegerValue, shift: int, absent: bool | None) -> ir.Boolea
 
 
 def _by_fact(fact: ir.IntegerValue, branches: list[tuple[int, ir.Value]], kind: str) -> Any:
+    """The value of the row's fact (``branches`` in increasing fact order): a CASE that halves the
+    facts at each step, a few comparisons a row rather than one per fact."""
     if not branches:
         return ibis.null(kind)
-    return ibis.cases(*((fact == index, value) for index, value in branches), else_=ibis.null(kind))
+    if len(branches) <= 3:
+        return ibis.cases(*((fact == index, value) for index, value in branches), else_=ibis.null(kind))
+    half = len(branches) // 2
+    return ibis.cases(
+        (fact < branches[half][0], _by_fact(fact, branches[:half], kind)),
+        else_=_by_fact(fact, branches[half:], kind),
+    )
 
 
 @ibis.udf.agg.builtin(name="arg_max")  # type: ignore[untyped-decorator]

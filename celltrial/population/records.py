@@ -129,32 +129,38 @@ _DAY_OFFSET = 50_000
 
 
 def _fact_index(concept: Any, pairs: list[tuple[int, int]]) -> Any:
-    """The fact index of a concept id (a CASE over the facts' concept lists; no table to upload)."""
-    by_fact: dict[int, list[int]] = {}
-    for concept_id, fact in pairs:
-        by_fact.setdefault(fact, []).append(concept_id)
-    if not by_fact:
-        return ibis.null("int32")
-    return ibis.cases(
-        *((concept.isin(ids), ibis.literal(fact, "int32")) for fact, ids in by_fact.items()),
-        else_=ibis.null("int32"),
-    )
+    """The fact index of a concept id (NULL for a concept no fact reads; no table to upload)."""
+    return _lookup(concept, sorted(pairs), "int32")
 
 
 def _in_windows(day: Any, concept: Any, groups: dict[int | None, list[int]], as_of: date) -> Any:
     """Rows of each fact group from its window's first day on (every dated row when it has no window).
 
-    One CASE gives a row's first day, cheaper than an OR of a test per group. An undated row
+    A lookup gives a row's first day, cheaper than an OR of a test per group. An undated row
     goes: its order key is NULL, which ``arg_max`` skips.
     """
-    first_day = ibis.cases(
-        *(
-            (concept.isin(ids), ibis.literal(date.min if window is None else as_of - timedelta(days=window)))
-            for window, ids in groups.items()
-        ),
-        else_=ibis.null("date"),
+    first_days = sorted(
+        (concept_id, date.min if window is None else as_of - timedelta(days=window))
+        for window, ids in groups.items()
+        for concept_id in ids
     )
-    return day >= first_day
+    return day >= _lookup(concept, first_days, "date")
+
+
+def _lookup(column: Any, pairs: list[tuple[int, Any]], kind: str) -> Any:
+    """The value paired with the column's id (``pairs`` sorted by id; NULL when it has none): a CASE
+    that halves the ids at each step, a few comparisons a row rather than one per id."""
+    if not pairs:
+        return ibis.null(kind)
+    if len(pairs) <= 3:
+        return ibis.cases(
+            *((column == key, ibis.literal(value, kind)) for key, value in pairs), else_=ibis.null(kind)
+        )
+    half = len(pairs) // 2
+    return ibis.cases(
+        (column < pairs[half][0], _lookup(column, pairs[:half], kind)),
+        else_=_lookup(column, pairs[half:], kind),
+    )
 
 
 def _numeric(number: Any, answer: Any, digits: dict[int, float]) -> Any:
