@@ -136,7 +136,9 @@ def casebook_forms(session: Session, *, subject_id: int, by: User) -> list[FormL
     rows: list[Any] = []
     if type(subject_id) is int:
         session.flush()  # as session.execute would: the rows are read through the connection
-        rows = list(session.connection().execute(_FORMS, {"subject_id": subject_id}))
+        rows = list(
+            session.connection().execute(_FORMS, {"subject_id": subject_id, "lock_subject_id": subject_id})
+        )
     if not rows:
         subject_for(session, subject_id=subject_id, by=by, action=Action.FORM_VIEW)
         return []

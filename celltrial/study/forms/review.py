@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import bindparam, func, literal, select
 from sqlalchemy.orm import Session
 
 from celltrial.errors import Conflict
@@ -52,16 +52,37 @@ def _verifications(session: Session, form: FormInstance) -> dict[str, SourceVeri
     return {row.field: row for row in rows}
 
 
-_VERIFIED = select(SourceVerification.field, SourceVerification.verified_value).where(
-    SourceVerification.form_id == bindparam("form_id")
+_STANDING = select(
+    SourceVerification.field,
+    SourceVerification.verified_value,
+    select(func.count())
+    .where(DataQuery.form_id == bindparam("form_id"), DataQuery.status != QueryStatus.CLOSED)
+    .scalar_subquery(),
+    locks.IN_FORCE,
+).select_from(
+    select(literal(1).label("one"))
+    .subquery()
+    .outerjoin(SourceVerification, SourceVerification.form_id == bindparam("form_id"))
 )
+"""A form's source-data verifications (a row each, or one empty row), its open queries and whether
+its subject's data (or the study's) are locked, in one round trip."""
+
+
+def _standing(session: Session, form: FormInstance) -> tuple[list[str], int, bool]:
+    """The form's verified fields, open queries and lock state."""
+    session.flush()  # as session.execute would: the rows are read through the connection
+    rows = (
+        session.connection()
+        .execute(_STANDING, {"form_id": form.id, "lock_subject_id": form.subject_id})
+        .all()
+    )
+    verified = sorted(name for name, value, _, _ in rows if name is not None and value == form.data.get(name))
+    return verified, int(rows[0][2] or 0), bool(rows[0][3])
 
 
 def verified_fields(session: Session, form: FormInstance) -> list[str]:
     """Fields whose source-data verification still holds (the value verified is the value now)."""
-    session.flush()  # as session.execute would: the rows are read through the connection
-    rows = session.connection().execute(_VERIFIED, {"form_id": form.id})
-    return sorted(name for name, value in rows if value == form.data.get(name))
+    return _standing(session, form)[0]
 
 
 def verify_field(
@@ -177,32 +198,18 @@ def sign_form(session: Session, *, form_id: int, password: str, meaning: str, by
     return signature
 
 
-_OPEN_AND_LOCKED = select(
-    select(func.count())
-    .where(DataQuery.form_id == bindparam("form_id"), DataQuery.status != QueryStatus.CLOSED)
-    .scalar_subquery(),
-    locks.IN_FORCE,
-)
-"""A form's open queries and whether its subject's data (or the study's) are locked, in one round trip."""
-
-
 def detail(session: Session, *, form: FormInstance) -> tuple[FormRead, list[signatures.SignatureStatus]]:
     """The form as :func:`read` shows it, and its signatures with whether each still holds."""
     shown = FormRead.model_validate(form)
-    session.flush()  # as session.execute would: the counts are read through the connection
-    open_queries, locked = (
-        session.connection()
-        .execute(_OPEN_AND_LOCKED, {"form_id": form.id, "subject_id": form.subject_id})
-        .one()
-    )
+    verified, open_queries, locked = _standing(session, form)
     signed = signatures.signature_status(
         session, entity="form", entity_id=form.id, content=signature_content(form)
     )
     return shown.model_copy(
         update={
             "status": FormStatus.LOCKED if locked else form.status,
-            "verified_fields": verified_fields(session, form),
-            "open_queries": int(open_queries or 0),
+            "verified_fields": verified,
+            "open_queries": open_queries,
             "signatures": [str(state) for state in signed],
         }
     ), signed

@@ -44,11 +44,13 @@ from celltrial.study.forms.review import (
     verify_field,
 )
 from celltrial.study.forms.values import StoredValue, coerce_values
+from celltrial.study.locks import service as locks
 from celltrial.study.locks.service import ensure_unlocked
 from celltrial.study.permissions import Action, require, require_site
 from celltrial.study.queries import service as queries
 from celltrial.study.queries.lifecycle import QueryStatus
 from celltrial.study.queries.models import DataQuery
+from celltrial.study.serialise import serialise_writes
 from celltrial.study.subjects.access import subject_for
 from celltrial.study.subjects.models import Subject
 from celltrial.study.types import utcnow
@@ -171,7 +173,7 @@ _SAVE_CONTEXT = FORM_AND_SUBJECT.add_columns(_FIRST_CONSENT, _OPEN_CHECKS)
 _FORMS = cast(Table, FormInstance.__table__)
 _CLAIM = (
     update(_FORMS)
-    .where(_FORMS.c.id == bindparam("form_id"), _FORMS.c.version == bindparam("expected"))
+    .where(_FORMS.c.id == bindparam("form_id"), _FORMS.c.version == bindparam("expected"), ~locks.IN_FORCE)
     .values(
         data=bindparam("new_data", type_=_FORMS.c.data.type),
         version=bindparam("new_version"),
@@ -316,8 +318,9 @@ def save(
 ) -> SaveResult:
     """Save ``values`` into the form (a partial update); see the module docstring for the rules.
 
-    All checks and reads come first; the study write lock (taken by the data-lock check) is held
-    only for the writes: one conditional UPDATE of the form, the revision, the audit entries.
+    All checks and reads come first; the study write lock (shared) is held only for the writes:
+    one UPDATE of the form conditional on its version and on no data lock holding (a data lock
+    is refused as :func:`ensure_unlocked` words it), the revision, the audit entries.
     """
     form, subject, first_consent, open_checks = _save_context(session, form_id, by)
     definition = form_definition(form.form_code)
@@ -357,12 +360,13 @@ def save(
         require_complete=filled,
     )
     waiting = queries.open_automatic(session, form_id=form.id) if open_checks else []
-    ensure_unlocked(session, subject_id=subject.id)
+    serialise_writes(session, shared=True)  # a data lock is taken before this save or sees it
     old_status, first_save, now = form.status, expected_version == 0, utcnow()
     claimed = session.connection().execute(
         _CLAIM,
         {
             "form_id": form.id,
+            "lock_subject_id": subject.id,
             "expected": expected_version,
             "new_data": merged,
             "new_version": expected_version + 1,
@@ -371,7 +375,8 @@ def save(
             "new_updated_by": by.username,
         },
     )
-    if claimed.rowcount != 1:
+    if claimed.rowcount != 1:  # a data lock holds (refused here), or somebody saved first
+        ensure_unlocked(session, subject_id=subject.id)
         session.refresh(form)
         raise _stale(session, form, expected_version)
     for attribute, value in (

@@ -24,7 +24,7 @@ __all__ = ["IN_FORCE", "active_locks", "ensure_unlocked", "get_active", "is_lock
 
 _IN_FORCE = (
     DataLock.unlocked_at.is_(None),
-    or_(DataLock.subject_id.is_(None), DataLock.subject_id == bindparam("subject_id")),
+    or_(DataLock.subject_id.is_(None), DataLock.subject_id == bindparam("lock_subject_id")),
 )
 _HOLDING = (
     select(DataLock.subject_id, DataLock.locked_by, DataLock.locked_at)
@@ -34,7 +34,7 @@ _HOLDING = (
 )
 """The lock holding on a subject's data: the study's if there is one, else the subject's (latest first)."""
 IN_FORCE = exists().where(*_IN_FORCE)
-"""Whether a lock holds on the study or on the subject of the bound parameter ``subject_id``."""
+"""Whether a lock holds on the study or on the subject of the bound parameter ``lock_subject_id``."""
 _ANY_HOLDING = select(IN_FORCE)
 
 
@@ -108,7 +108,7 @@ def unlock(session: Session, *, subject_id: int | None, reason: str, by: User) -
 
 def is_locked(session: Session, *, subject_id: int | None) -> bool:
     """Whether the study, or this subject's data, is locked; reads only, takes no lock."""
-    return bool(session.scalar(_ANY_HOLDING, {"subject_id": subject_id}))
+    return bool(session.scalar(_ANY_HOLDING, {"lock_subject_id": subject_id}))
 
 
 def ensure_unlocked(session: Session, *, subject_id: int | None) -> None:
@@ -117,7 +117,7 @@ def ensure_unlocked(session: Session, *, subject_id: int | None) -> None:
     One read finds the lock in force, the study's first.
     """
     serialise_writes(session, shared=True)
-    held = session.execute(_HOLDING, {"subject_id": subject_id}).first()
+    held = session.execute(_HOLDING, {"lock_subject_id": subject_id}).first()
     if held is not None:
         scope_id, locked_by, locked_at = held
         what = "the study" if scope_id is None else f"subject {scope_id}"
