@@ -17,9 +17,15 @@ state to a million groups), so the verdicts travel packed: each leaf has a two-b
 (:class:`LeafSlots`; 0 no record, 1 not met, 2 met, 3 unknown) in one of a few 62-bit words. Each
 record carries the packed verdicts of its fact's leaves; one ``GROUP BY person_id, fact`` keeps the
 latest record's (values) or packs the summary's verdicts (conditions); one ``GROUP BY person_id``
-adds the disjoint slots into the words; one join to the person table; then each leaf column is
-read back from its slot (:func:`leaf_table`), a person without any record of a fact getting the
-leaf's ``absent`` verdict.
+combines the disjoint slots into the words (``bit_or``); one join to the person table; then each
+leaf column is read back from its slot without a CASE (:func:`leaf_table`), a person without any
+record of a fact getting the leaf's ``absent`` verdict.
+
+Where the time goes (DuckDB, 1 M patients, 10.5 M records in the windows): the ``GROUP BY
+person_id, fact`` (9.5 M groups: most people have one record of a fact in its window), reading
+and filtering the records, the verdicts of each record, then the per-person steps. The engine's
+cost grows with the number of expression nodes a row passes, so the row's fact picks its
+verdicts through a CASE that halves the facts at each step (:func:`_by_fact`).
 """
 
 from __future__ import annotations

@@ -5,7 +5,8 @@ checks its date against the rule's window afterwards; a record dated after the s
 the most recent and makes the rule ``unknown``. So one record per person and fact suffices: the
 latest by (date, table, row id). Only records from the fact's widest window on can decide
 (:func:`fact_windows`), so :func:`value_records` reads ``measurement`` and ``observation`` once,
-keeping those records of the rules' concepts with their fact's index and an order key; the fields
+keeping those records of the rules' concepts with their fact's index and an order key (the index
+and the window's first day found by a CASE that halves the concept ids at each step); the fields
 a fact's rules read are ``day``, ``value`` or ``number``, ``answer``, ``text``, ``unit_id``,
 ``unit_src`` and ``uln`` (:func:`columns_of`). :mod:`.patients` keeps each leaf's verdict on the
 latest record.
