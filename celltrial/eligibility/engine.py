@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import operator
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -73,15 +73,16 @@ def compiled(rules: EligibilityRules, settings: ProtocolSettings) -> CompiledRul
 # evaluation (which is also the leaves' context). Leaves that ask the same question under two ids
 # (E7's "ALT above the ULN" for hepatitis B and for hepatitis C) are evaluated once per patient.
 Step = Callable[[Any], RuleResult]
+_NONE_SHARED: Mapping[CompiledNode, int] = {}
 
 
-def _plan(node: CompiledNode, shared: frozenset[CompiledNode] = frozenset()) -> Step:
-    """How to evaluate ``node`` given the evaluation; ``shared``: the leaves asked more than once."""
+def _plan(node: CompiledNode, shared: Mapping[CompiledNode, int] = _NONE_SHARED) -> Step:
+    """How to evaluate ``node`` given the evaluation; ``shared``: the questions asked more than once."""
     evaluator = LEAF_EVALUATORS.get(type(node))
     if evaluator is not None:
-        question = _question(node)
-        if question in shared:
-            return functools.partial(_shared_leaf, evaluator, node, question)
+        number = shared.get(_question(node))
+        if number is not None:
+            return functools.partial(_shared_leaf, evaluator, node, number)
         return functools.partial(evaluator, node)
     if isinstance(node, CompiledAll | CompiledAny):
         return _composite(node, shared)
@@ -96,7 +97,8 @@ def _question(leaf: CompiledNode) -> CompiledNode:
     return dataclasses.replace(leaf, id="", text="")
 
 
-def _shared_questions(rules: CompiledRules) -> frozenset[CompiledNode]:
+def _shared_questions(rules: CompiledRules) -> dict[CompiledNode, int]:
+    """Each question more than one leaf asks, numbered."""
     seen: set[CompiledNode] = set()
     repeated: set[CompiledNode] = set()
 
@@ -110,23 +112,23 @@ def _shared_questions(rules: CompiledRules) -> frozenset[CompiledNode]:
 
     for criterion in rules.criteria:
         visit(criterion.rule)
-    return frozenset(repeated)
+    return {question: number for number, question in enumerate(repeated)}
 
 
 def _shared_leaf(
     evaluator: Callable[[Any, Context], RuleResult],
     node: CompiledNode,
-    question: CompiledNode,
+    number: int,
     evaluation: _Evaluation,
 ) -> RuleResult:
-    answered = evaluation.answers.get(question)
+    answered = evaluation.answers.get(number)
     if answered is None:
-        answered = evaluation.answers[question] = evaluator(node, evaluation)
+        answered = evaluation.answers[number] = evaluator(node, evaluation)
         return answered
     return _new(RuleResult, (node.id, node.text, *answered[2:]))
 
 
-def _composite(node: CompiledAll | CompiledAny, shared: frozenset[CompiledNode]) -> Step:
+def _composite(node: CompiledAll | CompiledAny, shared: Mapping[CompiledNode, int]) -> Step:
     parts = tuple(_plan(part, shared) for part in node.parts)
     combine = combine_all if type(node) is CompiledAll else combine_any
     own, node_id, text = node.own_parts, node.id, node.text
@@ -194,7 +196,7 @@ class _Evaluation(Context):
         self.plans = plans
         self.judgments = judgments
         self.done: dict[str, CriterionResult] = {}
-        self.answers: dict[CompiledNode, RuleResult] = {}
+        self.answers: dict[int, RuleResult] = {}
 
     def criterion(self, criterion_id: str) -> CriterionResult:
         found = self.done.get(criterion_id)
