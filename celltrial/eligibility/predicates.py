@@ -275,17 +275,21 @@ def evaluate_compare(node: CompiledCompare, context: Context) -> RuleResult:
     shown_unit = value_unit if limit_unit else None
     threshold = _new(AppliedThreshold, (node.operator, limit, shown_unit, times_uln, uln, uln_unit, origin))
     verdict: Verdict = "met" if _holds(float(value), node.operator, limit) else "not_met"
-
-    def explain() -> str:
-        relation = _RELATION[node.operator][0 if verdict == "met" else 1]
-        limit_text = _with_unit(limit, shown_unit)
-        if times_uln is not None:
-            limit_text = f"{limit_text} = {threshold.basis}"
-        when = f" on {used.date.isoformat()}" if used.date else ""
-        note = _note(chosen, node.window_days)
-        return f"{node.fact_text} {_with_unit(value, used.unit)}{when} {relation} {limit_text}{note}"
-
+    explain = functools.partial(_compared, node, verdict, threshold, chosen)
     return _new(RuleResult, (node.id, node.text, verdict, explain, facts, others, threshold, ()))
+
+
+def _compared(node: CompiledCompare, verdict: Verdict, threshold: AppliedThreshold, chosen: Selection) -> str:
+    """``Hemoglobin 68 g/L on 2025-07-01 is below 70 g/L``, with the ULN it is a multiple of."""
+    used = chosen.used
+    assert used is not None
+    relation = _RELATION[node.operator][0 if verdict == "met" else 1]
+    limit_text = _with_unit(threshold.value, threshold.unit)
+    if threshold.times_uln is not None:
+        limit_text = f"{limit_text} = {threshold.basis}"
+    when = f" on {used.date.isoformat()}" if used.date else ""
+    note = _note(chosen, node.window_days)
+    return f"{node.fact_text} {_with_unit(used.value, used.unit)}{when} {relation} {limit_text}{note}"
 
 
 def evaluate_coded(node: CompiledCoded, context: Context) -> RuleResult:
