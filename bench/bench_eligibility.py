@@ -6,12 +6,14 @@
 3. the full Synthea Bundles in ../shared/data/fhir/synthea_r4_pathling (0.4-3 MB each), goal ≥ 50/s.
 
 Each figure includes parsing the JSON text; time is this process's CPU time, so other load on
-the machine does not count. Run: ``taskset -c 1 .venv/bin/python bench/bench_eligibility.py``.
+the machine counts less; of five runs the best (the least disturbed) and the median are shown, and
+the goal is judged on the median. Run: ``taskset -c 1 .venv/bin/python bench/bench_eligibility.py``.
 """
 
 from __future__ import annotations
 
 import json
+import statistics
 import time
 from collections.abc import Callable
 from datetime import date
@@ -29,17 +31,21 @@ SCREENING_DATE = date(2025, 7, 1)
 
 
 def rate(label: str, texts: list[str], screen: Callable[[str], object], seconds: float, goal: float) -> float:
+    """Patients per second: the best and the median of five runs of ``seconds / 5`` each (as timeit)."""
     for text in texts[:3]:
         screen(text)  # warm caches (compiled rules, unit factors)
-    done, started = 0, time.process_time()
-    while time.process_time() - started < seconds:
-        for text in texts:
-            screen(text)
-        done += len(texts)
-    per_second = done / (time.process_time() - started)
-    verdict = "ok" if per_second >= goal else "BELOW GOAL"
-    print(f"{label:<36} {per_second:>10,.0f} patients/s   (goal >= {goal:,.0f}: {verdict})")
-    return per_second
+    rates = []
+    for _ in range(5):
+        done, started = 0, time.process_time()
+        while time.process_time() - started < seconds / 5:
+            for text in texts:
+                screen(text)
+            done += len(texts)
+        rates.append(done / (time.process_time() - started))
+    best, median = max(rates), statistics.median(rates)
+    verdict = "ok" if median >= goal else "BELOW GOAL"
+    print(f"{label:<36} best {best:>7,.0f}/s  median {median:>7,.0f}/s   (goal >= {goal:,.0f}: {verdict})")
+    return median
 
 
 def from_form(text: str) -> object:
