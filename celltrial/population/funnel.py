@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -21,9 +22,11 @@ from typing import Any
 import ibis.expr.types as ir
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
-__all__ = ["CriterionCount", "Funnel", "Step", "tally", "verdict_combinations"]
+__all__ = ["Columns", "CriterionCount", "Funnel", "Step", "arrow_columns", "tally", "verdict_combinations"]
+
+Columns = Mapping[str, "np.ndarray[Any, Any]"]
+"""A query's rows column by column, NULLs masked (:mod:`numpy.ma`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,12 +152,22 @@ def verdict_combinations(verdicts: ir.Table, every: list[tuple[str, str, str]]) 
     return verdicts.group_by([column for _, _, column in every]).aggregate(patients=verdicts.count())
 
 
-def _codes(combinations: pa.Table, column: str) -> np.ndarray[Any, np.dtype[np.int8]]:
+def arrow_columns(table: pa.Table) -> Columns:
+    """An Arrow table as :data:`Columns` (NULLs masked)."""
+    columns: dict[str, np.ndarray[Any, Any]] = {}
+    for name in table.column_names:
+        column = table.column(name)
+        nulls = column.is_null().to_numpy(zero_copy_only=False)
+        filled = column.fill_null(False if pa.types.is_boolean(column.type) else 0)
+        columns[name] = np.ma.masked_array(filled.to_numpy(zero_copy_only=False), mask=nulls)
+    return columns
+
+
+def _codes(combinations: Columns, column: str) -> np.ndarray[Any, np.dtype[np.int8]]:
     """A verdict column as 1 met, 0 not met, -1 unknown."""
-    values = combinations.column(column)
-    met = pc.fill_null(values, False).to_numpy(zero_copy_only=False).astype(np.int8)
-    known = values.is_valid().to_numpy(zero_copy_only=False)
-    return np.where(known, met, np.int8(-1))
+    values = combinations[column]
+    met = np.ma.getdata(values).astype(np.int8)
+    return np.where(np.ma.getmaskarray(values), np.int8(-1), met)
 
 
 def _first(flags: np.ndarray[Any, np.dtype[np.bool_]]) -> np.ndarray[Any, np.dtype[np.intp]]:
@@ -166,7 +179,7 @@ def _first(flags: np.ndarray[Any, np.dtype[np.bool_]]) -> np.ndarray[Any, np.dty
 
 
 def tally(
-    combinations: pa.Table,
+    combinations: Columns,
     top: list[tuple[str, str, str]],
     every: list[tuple[str, str, str]],
     as_of: date,
@@ -178,7 +191,7 @@ def tally(
     criteria, in protocol order. A patient's first failing step (``first_fail``) and first step
     the data do not show them to pass (``first_open``) place them in the funnel.
     """
-    n = combinations.column("patients").to_numpy(zero_copy_only=False).astype(np.int64)
+    n = np.ma.getdata(combinations["patients"]).astype(np.int64)
     codes = {column: _codes(combinations, column) for _, _, column in every}
     width = (len(n), len(top))
     fails, passes = np.zeros(width, dtype=bool), np.zeros(width, dtype=bool)

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import ibis
 import ibis.expr.types as ir
-import pyarrow.compute as pc
+import numpy as np
 
 from celltrial.clinical.units import registry
 from celltrial.eligibility.compiled import CompiledCondition, CompiledNode
@@ -176,10 +176,11 @@ def prescreen(
     verdicts = everyone.filter(everyone._alive).drop("_alive")
     step("funnel")
     # one query from the source tables to the combinations of verdicts, the deceased apart
-    combinations = source.fetch(verdict_combinations(everyone, [*every, ("", "", "_alive")]))
-    living = pc.equal(combinations.column("_alive"), True)
-    deceased = int(pc.sum(combinations.filter(pc.invert(living)).column("patients")).as_py() or 0)
-    funnel = tally(combinations.filter(living), top, every, as_of, deceased)
+    combinations = source.fetch_columns(verdict_combinations(everyone, [*every, ("", "", "_alive")]))
+    living = np.ma.getdata(combinations["_alive"]).astype(bool)  # never NULL
+    deceased = int(np.ma.getdata(combinations["patients"])[~living].sum())
+    alive = {name: values[living] for name, values in combinations.items()}
+    funnel = tally(alive, top, every, as_of, deceased)
     notes = (*concepts.notes, *_unmapped_notes(windows, facts), *_judgment_notes(rules.judgment_ids))
     funnel = replace(funnel, source=source.name, engine=source.engine, notes=notes)
     return PrescreenRun(funnel, verdicts, tuple(every))

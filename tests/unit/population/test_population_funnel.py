@@ -8,7 +8,7 @@ from pathlib import Path
 import ibis
 import pytest
 
-from celltrial.population.funnel import Funnel, tally, verdict_combinations
+from celltrial.population.funnel import Funnel, arrow_columns, tally, verdict_combinations
 
 TOP = [("I1", "inclusion", "I1"), ("E1", "exclusion", "E1")]
 
@@ -16,7 +16,7 @@ TOP = [("I1", "inclusion", "I1"), ("E1", "exclusion", "E1")]
 def _funnel(rows: dict[str, list[bool | None]]) -> Funnel:
     table = ibis.memtable(rows, schema={"I1": "boolean", "E1": "boolean"})
     combinations = ibis.duckdb.connect().to_pyarrow(verdict_combinations(table, TOP))
-    return tally(combinations, TOP, TOP, date(2025, 6, 1), deceased=2)
+    return tally(arrow_columns(combinations), TOP, TOP, date(2025, 6, 1), deceased=2)
 
 
 # Patients:      a     b      c     d     e
