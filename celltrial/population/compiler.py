@@ -293,14 +293,6 @@ def _same_unit(unit: tuple[Any, Any], unit_id: int | None, unit_src: str | None)
     return id_match & src_match
 
 
-def _lookup(column: Any, mapping: dict[Any, Any], kind: str) -> Any:
-    if not mapping:
-        return ibis.null(kind)
-    return ibis.cases(
-        *((column == key, ibis.literal(value, kind)) for key, value in mapping.items()), else_=ibis.null(kind)
-    )
-
-
 def _holds(value: Any, operator: str, limit: Any) -> ir.BooleanValue:
     """The engine's comparison: equality within ``max(1e-9 × max(|value|, |limit|), 1e-12)``."""
     tolerance = ibis.greatest(ibis.greatest(value.abs(), limit.abs()) * 1e-9, 1e-12)

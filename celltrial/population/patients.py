@@ -25,7 +25,7 @@ Where the time goes (DuckDB, 1 M patients, 10.5 M records in the windows): the `
 person_id, fact`` (9.5 M groups: most people have one record of a fact in its window), reading
 and filtering the records, the verdicts of each record, then the per-person steps. The engine's
 cost grows with the number of expression nodes a row passes, so the row's fact picks its
-verdicts through a CASE that halves the facts at each step (:func:`_by_fact`).
+verdicts through a CASE that halves the facts at each step (:func:`.records.lookup`).
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ import ibis.expr.types as ir
 from celltrial.eligibility.compiled import CompiledCondition, CompiledNode
 from celltrial.population.compiler import LeafCompiler, leaf_column
 from celltrial.population.concepts import ConceptMap
-from celltrial.population.records import columns_of, condition_aggregates
+from celltrial.population.records import columns_of, condition_aggregates, lookup
 
 __all__ = ["LeafSlots", "condition_codes", "leaf_slots", "leaf_table", "packed_words", "value_codes"]
 
@@ -94,20 +94,6 @@ def _unpack(word: ir.IntegerValue, shift: int, absent: bool | None) -> ir.Boolea
     return known != _NOT_MET if absent else known == _MET
 
 
-def _by_fact(fact: ir.IntegerValue, branches: list[tuple[int, ir.Value]], kind: str) -> Any:
-    """The value of the row's fact (``branches`` in increasing fact order): a CASE that halves the
-    facts at each step, a few comparisons a row rather than one per fact."""
-    if not branches:
-        return ibis.null(kind)
-    if len(branches) <= 3:
-        return ibis.cases(*((fact == index, value) for index, value in branches), else_=ibis.null(kind))
-    half = len(branches) // 2
-    return ibis.cases(
-        (fact < branches[half][0], _by_fact(fact, branches[:half], kind)),
-        else_=_by_fact(fact, branches[half:], kind),
-    )
-
-
 @ibis.udf.agg.builtin(name="arg_max")  # type: ignore[untyped-decorator]
 def _latest_packed(arg: int, key: int) -> int:  # type: ignore[empty-body]
     """DuckDB's native ``arg_max`` (ibis's portable arg-max is an ordered aggregate there, slower)."""
@@ -141,10 +127,10 @@ def value_codes(
         words.append((index, ibis.literal(slots.word_of_fact[fact], "int64")))
     if not branches:
         return None
-    rows = named.select("person_id", "fact", "key", packed=_by_fact(named.fact, branches, "int64"))
+    rows = named.select("person_id", "fact", "key", packed=lookup(named.fact, branches, "int64"))
     latest = _latest_packed(rows.packed, rows.key) if engine == "duckdb" else rows.packed.argmax(rows.key)
     grouped = rows.group_by("person_id", "fact").aggregate(packed=latest)
-    return grouped.select("person_id", "packed", word=_by_fact(grouped.fact, words, "int64"))
+    return grouped.select("person_id", "packed", word=lookup(grouped.fact, words, "int64"))
 
 
 def condition_codes(
@@ -178,8 +164,8 @@ def condition_codes(
         return None
     return named.select(
         "person_id",
-        packed=_by_fact(named.fact, branches, "int64"),
-        word=_by_fact(named.fact, words, "int64"),
+        packed=lookup(named.fact, branches, "int64"),
+        word=lookup(named.fact, words, "int64"),
     )
 
 

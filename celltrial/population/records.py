@@ -43,6 +43,7 @@ __all__ = [
     "condition_columns",
     "condition_records",
     "fact_windows",
+    "lookup",
     "person_table",
     "value_facts",
     "value_records",
@@ -131,7 +132,7 @@ _DAY_OFFSET = 50_000
 
 def _fact_index(concept: Any, pairs: list[tuple[int, int]]) -> Any:
     """The fact index of a concept id (NULL for a concept no fact reads; no table to upload)."""
-    return _lookup(concept, sorted(pairs), "int32")
+    return lookup(concept, sorted(pairs), "int32")
 
 
 def _in_windows(day: Any, concept: Any, groups: dict[int | None, list[int]], as_of: date) -> Any:
@@ -145,22 +146,22 @@ def _in_windows(day: Any, concept: Any, groups: dict[int | None, list[int]], as_
         for window, ids in groups.items()
         for concept_id in ids
     )
-    return day >= _lookup(concept, first_days, "date")
+    return day >= lookup(concept, first_days, "date")
 
 
-def _lookup(column: Any, pairs: list[tuple[int, Any]], kind: str) -> Any:
-    """The value paired with the column's id (``pairs`` sorted by id; NULL when it has none): a CASE
-    that halves the ids at each step, a few comparisons a row rather than one per id."""
+def lookup(column: Any, pairs: list[tuple[int, Any]], kind: str) -> Any:
+    """The value paired with the column's id (``pairs`` sorted by id, values plain or expressions; NULL
+    when it has none): a CASE that halves the ids at each step, a few comparisons a row rather than
+    one per id."""
     if not pairs:
         return ibis.null(kind)
     if len(pairs) <= 3:
-        return ibis.cases(
-            *((column == key, ibis.literal(value, kind)) for key, value in pairs), else_=ibis.null(kind)
-        )
+        literal = [(key, v if isinstance(v, ir.Value) else ibis.literal(v, kind)) for key, v in pairs]
+        return ibis.cases(*((column == key, value) for key, value in literal), else_=ibis.null(kind))
     half = len(pairs) // 2
     return ibis.cases(
-        (column < pairs[half][0], _lookup(column, pairs[:half], kind)),
-        else_=_lookup(column, pairs[half:], kind),
+        (column < pairs[half][0], lookup(column, pairs[:half], kind)),
+        else_=lookup(column, pairs[half:], kind),
     )
 
 
