@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from celltrial.study.forms.dictionary import form_definition, form_definitions
 from celltrial.study.forms.models import FormInstance, FormStatus
-from celltrial.study.forms.review import signed_content
+from celltrial.study.forms.review import FORM_ORDER, signed_content
 from celltrial.study.locks import service as locks
 from celltrial.study.permissions import Action, require, require_site
 from celltrial.study.queries.lifecycle import QueryStatus
@@ -96,13 +96,7 @@ _FORMS = (
     .outerjoin(_OPEN_QUERIES, _OPEN_QUERIES.c.form_id == FormInstance.id)
     .outerjoin(_SIGNATURES, _SIGNATURES.c.entity_id == cast(FormInstance.id, String))
     .where(FormInstance.subject_id == bindparam("subject_id"))
-    .order_by(
-        Visit.target_date.is_(None),
-        Visit.target_date,
-        Visit.id,
-        FormInstance.form_code,
-        FormInstance.sequence,
-    )
+    .order_by(*FORM_ORDER)
 )
 """The subject's forms by visit (as :func:`forms.list_forms` orders them) with their open-query
 counts, their signatures (and the values of the signed forms only), the subject's site, and

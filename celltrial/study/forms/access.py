@@ -7,12 +7,11 @@ from sqlalchemy.orm import Session
 
 from celltrial.errors import InvalidInput, NotFound
 from celltrial.study.forms.models import FormInstance, FormStatus
-from celltrial.study.locks import service as locks
 from celltrial.study.permissions import Action, require, require_site
 from celltrial.study.subjects.models import Subject
 from celltrial.study.users.models import User
 
-__all__ = ["FILLED", "FORM_AND_SUBJECT", "form_and_subject", "get_or_raise", "is_locked"]
+__all__ = ["FILLED", "FORM_AND_SUBJECT", "form_and_subject", "get_or_raise"]
 
 FILLED = frozenset({FormStatus.COMPLETE, FormStatus.VERIFIED, FormStatus.SIGNED})
 """Statuses of a form whose data entry is complete."""
@@ -41,8 +40,3 @@ def form_and_subject(
 def get_or_raise(session: Session, *, form_id: int, by: User) -> FormInstance:
     """The form ``form_id`` if ``by`` may see it."""
     return form_and_subject(session, form_id, by, Action.FORM_VIEW)[0]
-
-
-def is_locked(session: Session, subject_id: int) -> bool:
-    """Whether the subject's data (or the whole study) are locked; reads only, takes no lock."""
-    return locks.is_locked(session, subject_id=subject_id)

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from celltrial.errors import Conflict
 from celltrial.study.audit import service as audit
-from celltrial.study.forms.access import FILLED, form_and_subject, get_or_raise, is_locked
+from celltrial.study.forms.access import FILLED, form_and_subject, get_or_raise
 from celltrial.study.forms.checks import visible_fields
 from celltrial.study.forms.dictionary import form_definition
 from celltrial.study.forms.models import FormInstance, FormRead, FormRevision, FormStatus, SourceVerification
@@ -36,6 +36,7 @@ from celltrial.study.users.models import User
 from celltrial.study.visits.models import Visit
 
 __all__ = [
+    "FORM_ORDER",
     "list_forms",
     "read",
     "revisions",
@@ -167,7 +168,7 @@ def sign_form(session: Session, *, form_id: int, password: str, meaning: str, by
     form, subject = form_and_subject(session, form_id, by, Action.FORM_SIGN)
     if form.status not in FILLED:
         raise Conflict(f"form {form.id} is {form.status}: sign a complete form", field="status")
-    if is_locked(session, subject.id):
+    if locks.is_locked(session, subject_id=subject.id):
         ensure_unlocked(session, subject_id=subject.id)
     signature = signatures.sign(
         session,
@@ -215,6 +216,16 @@ def detail(session: Session, *, form: FormInstance) -> tuple[FormRead, list[sign
     ), signed
 
 
+FORM_ORDER = (
+    Visit.target_date.is_(None),
+    Visit.target_date,
+    Visit.id,
+    FormInstance.form_code,
+    FormInstance.sequence,
+)
+"""A subject's forms by visit (unscheduled last), then form and sequence; the visit outer-joined."""
+
+
 def read(session: Session, *, form: FormInstance) -> FormRead:
     """The form as shown: status (locked when its subject's data are), SDV'd fields, open queries."""
     return detail(session, form=form)[0]
@@ -227,13 +238,7 @@ def list_forms(session: Session, *, subject_id: int, by: User) -> list[FormInsta
         select(FormInstance)
         .outerjoin(Visit, Visit.id == FormInstance.visit_id)
         .where(FormInstance.subject_id == subject.id)
-        .order_by(
-            Visit.target_date.is_(None),
-            Visit.target_date,
-            Visit.id,
-            FormInstance.form_code,
-            FormInstance.sequence,
-        )
+        .order_by(*FORM_ORDER)
     )
     return list(session.scalars(query))
 
