@@ -73,10 +73,9 @@ def compiled(rules: EligibilityRules, settings: ProtocolSettings) -> CompiledRul
 # evaluation (which is also the leaves' context). Leaves that ask the same question under two ids
 # (E7's "ALT above the ULN" for hepatitis B and for hepatitis C) are evaluated once per patient.
 Step = Callable[[Any], RuleResult]
-_NONE_SHARED: Mapping[CompiledNode, int] = {}
 
 
-def _plan(node: CompiledNode, shared: Mapping[CompiledNode, int] = _NONE_SHARED) -> Step:
+def _plan(node: CompiledNode, shared: Mapping[CompiledNode, int]) -> Step:
     """How to evaluate ``node`` given the evaluation; ``shared``: the questions asked more than once."""
     evaluator = LEAF_EVALUATORS.get(type(node))
     if evaluator is not None:

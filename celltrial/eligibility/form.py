@@ -225,19 +225,11 @@ def _validate(data: dict[str, Any]) -> tuple[ScreeningForm, dict[str, str]]:
     return ScreeningForm.model_validate({**data, "facts": kept}), malformed
 
 
-def _from_text(text: str | bytes) -> tuple[ScreeningForm, dict[str, str]]:
-    """A form validated straight from its JSON text; when that fails, parsed first and read as below."""
+def _parsed(text: str | bytes) -> Any:
     try:
-        return ScreeningForm.model_validate_json(text), {}
-    except ValidationError:
-        pass
-    try:
-        data = json.loads(text)
+        return json.loads(text)
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
         raise InvalidInput(f"not JSON: {error}", field="$") from None
-    if not isinstance(data, dict):
-        raise InvalidInput("a screening form must be a JSON object", field="$")
-    return _validate(data)
 
 
 def read_form(data: Any) -> ScreeningInput:
@@ -247,12 +239,17 @@ def read_form(data: Any) -> ScreeningInput:
     usual case, and the faster one); a form with a malformed entry is then read as parsed JSON,
     with the same result.
     """
+    form: ScreeningForm | None = None
+    malformed: dict[str, str] = {}
     if isinstance(data, str | bytes):
-        form, malformed = _from_text(data)
-    elif isinstance(data, dict):
+        try:
+            form = ScreeningForm.model_validate_json(data)
+        except ValidationError:
+            data = _parsed(data)
+    if form is None:
+        if not isinstance(data, dict):
+            raise InvalidInput("a screening form must be a JSON object", field="$")
         form, malformed = _validate(data)
-    else:
-        raise InvalidInput("a screening form must be a JSON object", field="$")
     catalogue = fact_catalogue().facts
     facts: dict[str, tuple[Fact, ...]] = {}
     problems: list[str] = []
