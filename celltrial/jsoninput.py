@@ -9,13 +9,15 @@ only the size). Real documents are far shallower: a FHIR Bundle nests about 10 l
 
 from __future__ import annotations
 
+import json
 import re
+from typing import Any
 
 import numpy as np
 
 from celltrial.errors import InvalidInput
 
-__all__ = ["MAX_JSON_DEPTH", "json_depth_exceeds", "refuse_deep_json"]
+__all__ = ["MAX_JSON_DEPTH", "json_depth_exceeds", "parse_json", "refuse_deep_json"]
 
 MAX_JSON_DEPTH = 64
 """The deepest nesting of JSON arrays and objects accepted."""
@@ -39,3 +41,15 @@ def refuse_deep_json(document: bytes | str, *, field: str, limit: int = MAX_JSON
     """Raise :class:`InvalidInput` naming ``field`` when the JSON text nests deeper than ``limit``."""
     if json_depth_exceeds(document, limit):
         raise InvalidInput(f"the JSON nests arrays or objects more than {limit} levels deep", field=field)
+
+
+def parse_json(document: bytes | str, *, field: str) -> Any:
+    """The parsed document; :class:`InvalidInput` naming ``field`` when it nests too deep or is not JSON."""
+    refuse_deep_json(document, field=field)
+    try:
+        return json.loads(document)
+    except json.JSONDecodeError as error:
+        message = f"not JSON: {error.msg} at line {error.lineno} column {error.colno}"
+        raise InvalidInput(message, field=field) from None
+    except UnicodeDecodeError as error:
+        raise InvalidInput(f"not JSON: not UTF-8 text ({error.reason})", field=field) from None

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
@@ -20,7 +20,7 @@ from rich.table import Table
 from rich.text import Text
 
 from celltrial.errors import InvalidInput
-from celltrial.jsoninput import refuse_deep_json
+from celltrial.jsoninput import parse_json
 
 if TYPE_CHECKING:  # the engine (fhir.resources, pint) loads when a patient is screened, not at start-up
     from celltrial.eligibility import EligibilityResult
@@ -75,17 +75,12 @@ def read_input(file: Path) -> ScreeningInput:
         raise InvalidInput("no such file", field=str(file)) from None
     except (OSError, UnicodeDecodeError) as error:
         raise InvalidInput(f"cannot be read: {error}", field=str(file)) from None
-    refuse_deep_json(text, field=file.name)
     if '"resourceType"' not in text:  # not a FHIR resource: most likely a whole, valid screening form
         try:
             return read_form(text)
         except InvalidInput:
             pass  # read below, to say what it is not
-    try:
-        data: Any = json.loads(text)
-    except json.JSONDecodeError as error:
-        message = f"not JSON: {error.msg} at line {error.lineno} column {error.colno}"
-        raise InvalidInput(message, field=file.name) from None
+    data = parse_json(text, field=file.name)
     try:
         if isinstance(data, dict) and "resourceType" in data:
             return ScreeningInput(read_bundle(data))

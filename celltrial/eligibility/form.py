@@ -26,7 +26,6 @@ criteria that read it become ``unknown``.
 from __future__ import annotations
 
 import datetime as dt
-import json
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal, NotRequired
 
@@ -36,6 +35,7 @@ from typing_extensions import TypedDict
 from celltrial.eligibility.facts import Fact, FactDefinition, PatientFacts, fact_catalogue
 from celltrial.eligibility.result import Judgment
 from celltrial.errors import InvalidInput
+from celltrial.jsoninput import parse_json
 
 __all__ = [
     "FORM_NAME",
@@ -225,13 +225,6 @@ def _validate(data: dict[str, Any]) -> tuple[ScreeningForm, dict[str, str]]:
     return ScreeningForm.model_validate({**data, "facts": kept}), malformed
 
 
-def _parsed(text: str | bytes) -> Any:
-    try:
-        return json.loads(text)
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise InvalidInput(f"not JSON: {error}", field="$") from None
-
-
 def read_form(data: Any) -> ScreeningInput:
     """Read a screening form (parsed JSON, or its JSON text) into the patient's facts and judgments.
 
@@ -245,7 +238,7 @@ def read_form(data: Any) -> ScreeningInput:
         try:
             form = ScreeningForm.model_validate_json(data)
         except ValidationError:
-            data = _parsed(data)
+            data = parse_json(data, field="$")
     if form is None:
         if not isinstance(data, dict):
             raise InvalidInput("a screening form must be a JSON object", field="$")

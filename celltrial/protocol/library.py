@@ -18,7 +18,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from celltrial.errors import InvalidInput, NotFound
-from celltrial.jsoninput import refuse_deep_json
+from celltrial.jsoninput import parse_json
 from celltrial.protocol.ctgov import Study
 from celltrial.protocol.settings import ProtocolSettings, parse_settings
 
@@ -59,13 +59,7 @@ def parse_study(data: Any, *, where: str = "") -> Study:
 
 def parse_document(text: str) -> list[Study]:
     """Parse a single study or a ``/studies`` page (``{"studies": [...]}``)."""
-    refuse_deep_json(text, field="$")
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as error:
-        raise InvalidInput(
-            f"not JSON: {error.msg} at line {error.lineno} column {error.colno}", field="$"
-        ) from None
+    data = parse_json(text, field="$")
     if isinstance(data, dict) and "studies" in data and "protocolSection" not in data:
         studies = data["studies"]
         if not isinstance(studies, list) or not studies:

@@ -33,6 +33,12 @@ def test_json_text_that_is_not_a_form_object_is_refused(text: str | bytes) -> No
     assert raised.value.field == "$"
 
 
+def test_json_text_nested_too_deep_is_refused_not_a_crash() -> None:
+    with pytest.raises(InvalidInput, match="levels deep") as raised:
+        read_form("[" * 100_000 + "]" * 100_000)
+    assert raised.value.field == "$"
+
+
 def test_a_form_read_from_its_json_text_equals_the_form_read_parsed(eligible_form: dict[str, Any]) -> None:
     eligible_form["facts"]["hemoglobin"] = {"value": -5, "unit": "g/L", "date": "2025-06-28"}  # malformed
     eligible_form["facts"]["ecog"] = {"value": "two"}  # the wrong type
