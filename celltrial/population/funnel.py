@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -21,12 +20,10 @@ from typing import Any
 
 import ibis.expr.types as ir
 import numpy as np
-import pyarrow as pa
 
-__all__ = ["Columns", "CriterionCount", "Funnel", "Step", "arrow_columns", "tally", "verdict_combinations"]
+from celltrial.population.source import Columns
 
-Columns = Mapping[str, "np.ndarray[Any, Any]"]
-"""A query's rows column by column, NULLs masked (:mod:`numpy.ma`)."""
+__all__ = ["CriterionCount", "Funnel", "Step", "tally", "verdict_combinations"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,17 +147,6 @@ def verdict_combinations(verdicts: ir.Table, every: list[tuple[str, str, str]]) 
     """How many patients share each combination of criterion verdicts: one ``GROUP BY`` over the
     verdict columns (``every``: criterion id, kind, column), a few thousand rows at most."""
     return verdicts.group_by([column for _, _, column in every]).aggregate(patients=verdicts.count())
-
-
-def arrow_columns(table: pa.Table) -> Columns:
-    """An Arrow table as :data:`Columns` (NULLs masked)."""
-    columns: dict[str, np.ndarray[Any, Any]] = {}
-    for name in table.column_names:
-        column = table.column(name)
-        nulls = column.is_null().to_numpy(zero_copy_only=False)
-        filled = column.fill_null(False if pa.types.is_boolean(column.type) else 0)
-        columns[name] = np.ma.masked_array(filled.to_numpy(zero_copy_only=False), mask=nulls)
-    return columns
 
 
 def _codes(combinations: Columns, column: str) -> np.ndarray[Any, np.dtype[np.int8]]:

@@ -179,8 +179,8 @@ def prescreen(
     combinations = source.fetch_columns(verdict_combinations(everyone, [*every, ("", "", "_alive")]))
     living = np.ma.getdata(combinations["_alive"]).astype(bool)  # never NULL
     deceased = int(np.ma.getdata(combinations["patients"])[~living].sum())
-    alive = {name: values[living] for name, values in combinations.items()}
-    funnel = tally(alive, top, every, as_of, deceased)
+    rows_alive = {name: values[living] for name, values in combinations.items()}
+    funnel = tally(rows_alive, top, every, as_of, deceased)
     notes = (*concepts.notes, *_unmapped_notes(windows, facts), *_judgment_notes(rules.judgment_ids))
     funnel = replace(funnel, source=source.name, engine=source.engine, notes=notes)
     return PrescreenRun(funnel, verdicts, tuple(every))

@@ -20,7 +20,7 @@ from __future__ import annotations
 import shutil
 import tempfile
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,16 +30,18 @@ from urllib.parse import parse_qs, urlparse
 import ibis
 import ibis.expr.operations as ops
 import ibis.expr.types as ir
+import numpy as np
 import pyarrow as pa
 
 from celltrial.errors import InvalidInput, ServiceUnavailable
-from celltrial.population.funnel import Columns, arrow_columns
 
 __all__ = [
     "OPTIONAL_TABLES",
     "REQUIRED_COLUMNS",
+    "Columns",
     "Engine",
     "OmopSource",
+    "arrow_columns",
     "duckdb_table",
     "open_source",
 ]
@@ -87,6 +89,21 @@ OPTIONAL_TABLES: dict[str, tuple[str, ...]] = {
 _FILE_SUFFIXES = (".parquet", ".csv")
 
 
+Columns = Mapping[str, "np.ndarray[Any, Any]"]
+"""A query's rows column by column, NULLs masked (:mod:`numpy.ma`)."""
+
+
+def arrow_columns(table: pa.Table) -> Columns:
+    """An Arrow table as :data:`Columns` (NULLs masked)."""
+    columns: dict[str, np.ndarray[Any, Any]] = {}
+    for name in table.column_names:
+        column = table.column(name)
+        nulls = column.is_null().to_numpy(zero_copy_only=False)
+        filled = column.fill_null(False if pa.types.is_boolean(column.type) else 0)
+        columns[name] = np.ma.masked_array(filled.to_numpy(zero_copy_only=False), mask=nulls)
+    return columns
+
+
 @dataclass
 class OmopSource:
     """An open OMOP source: an ibis connection and the CDM tables found in it."""
@@ -103,14 +120,14 @@ class OmopSource:
     def has(self, name: str) -> bool:
         return name in self.tables
 
-    def fetch(self, expr: ir.Table) -> pa.Table:
-        """Run a query and return its rows as Arrow.
+    def _duckdb(self, expr: ir.Table) -> Any:
+        """DuckDB's own relation for ``expr``: read from it, not through ibis's conversions."""
+        return self.con.con.sql(str(self.con.compile(expr)))
 
-        DuckDB's are read from its own connection: ibis's conversion imports pandas on first use,
-        a third of a second.
-        """
+    def fetch(self, expr: ir.Table) -> pa.Table:
+        """Run a query and return its rows as Arrow (DuckDB's straight from its connection)."""
         if self.engine == "duckdb":
-            result: pa.Table = self.con.con.sql(str(self.con.compile(expr))).to_arrow_table()
+            result: pa.Table = self._duckdb(expr).to_arrow_table()
             return result
         return expr.to_pyarrow()
 
@@ -121,7 +138,7 @@ class OmopSource:
         half a second).
         """
         if self.engine == "duckdb":
-            return dict(self.con.con.sql(str(self.con.compile(expr))).fetchnumpy())
+            return dict(self._duckdb(expr).fetchnumpy())
         return arrow_columns(expr.to_pyarrow())
 
     def close(self) -> None:

@@ -8,7 +8,8 @@ from pathlib import Path
 import ibis
 import pytest
 
-from celltrial.population.funnel import Funnel, arrow_columns, tally, verdict_combinations
+from celltrial.population.funnel import Funnel, tally, verdict_combinations
+from celltrial.population.source import arrow_columns
 
 TOP = [("I1", "inclusion", "I1"), ("E1", "exclusion", "E1")]
 
