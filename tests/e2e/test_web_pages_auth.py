@@ -203,7 +203,7 @@ def test_pages_send_a_content_security_policy_without_inline_scripts(client: Tes
 def test_every_state_changing_page_route_refuses_a_request_without_the_csrf_token(
     client: TestClient, world: World
 ) -> None:
-    from celltrial.web.pages import pages_router
+    from celltrial.web.pages import routers
 
     def paths(router: Any) -> list[str]:
         found = []
@@ -216,7 +216,7 @@ def test_every_state_changing_page_route_refuses_a_request_without_the_csrf_toke
         return found
 
     log_in(client, world["investigator"])
-    posts = paths(pages_router)
+    posts = [path for router in routers for path in paths(router)]
     assert len(posts) > 15
     for path in posts:
         url = re.sub(r"\{[^}]+\}", "1", path)

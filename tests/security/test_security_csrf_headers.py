@@ -25,9 +25,8 @@ from fastapi.testclient import TestClient
 from pages import log_in
 from stress_report import record_stress
 
-from celltrial.web.api import api_router
+from celltrial.web import api, pages
 from celltrial.web.deps import SESSION_COOKIE
-from celltrial.web.pages import pages_router
 
 WRITES = {"POST", "PUT", "PATCH", "DELETE"}
 probes: list[bool] = []
@@ -51,8 +50,8 @@ def _writes(router: Any) -> list[tuple[str, str]]:
     return found
 
 
-PAGE_WRITES = _writes(pages_router)
-API_WRITES = [(method, "/api/v1" + path) for method, path in _writes(api_router)]
+PAGE_WRITES = [write for router in pages.routers for write in _writes(router)]
+API_WRITES = [(method, "/api/v1" + path) for router in api.routers for method, path in _writes(router)]
 
 
 def _url(path: str) -> str:

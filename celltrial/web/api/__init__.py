@@ -2,12 +2,10 @@
 
 The app includes each of :data:`routers` itself (see :func:`celltrial.web.app.create_app`):
 FastAPI matches a request against every route of a nested router again at each level, so one
-level fewer halves the matching. :data:`api_router` holds them all, for walking the routes.
+level fewer halves the matching.
 """
 
 from __future__ import annotations
-
-from fastapi import APIRouter
 
 from celltrial.web.api import (
     audit,
@@ -29,7 +27,7 @@ from celltrial.web.api import (
     visits,
 )
 
-__all__ = ["api_router", "routers"]
+__all__ = ["routers"]
 
 routers = tuple(
     module.router
@@ -54,7 +52,3 @@ routers = tuple(
     )
 )
 """The API's routers, in the order requests are matched against them."""
-
-api_router = APIRouter()
-for router in routers:
-    api_router.include_router(router)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 
 from celltrial.web.deps import LoginRequired
@@ -23,7 +23,7 @@ from celltrial.web.pages import (
     subjects,
 )
 
-__all__ = ["install_login_redirect", "pages_router", "routers"]
+__all__ = ["install_login_redirect", "routers"]
 
 routers = tuple(
     module.router
@@ -44,10 +44,6 @@ routers = tuple(
 )
 """The pages' routers, in the order requests are matched against them (the app includes each
 itself, one level of nesting fewer: see :mod:`celltrial.web.api`)."""
-
-pages_router = APIRouter(include_in_schema=False)
-for router in routers:
-    pages_router.include_router(router)
 
 
 def install_login_redirect(app: FastAPI) -> None:
