@@ -21,12 +21,12 @@ import os
 import tempfile
 import threading
 import time
-import uuid
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
-from sqlalchemy import create_engine, insert, text
+from scratch import scratch_database
+from sqlalchemy import insert, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -142,16 +142,8 @@ def main() -> None:
         run("SQLite", f"sqlite:///{Path(folder) / 'bench.db'}", options.entries, options.saves)
     if options.skip_postgres:
         return
-    name = f"celltrial_bench_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(options.postgres, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        run("PostgreSQL", options.postgres.rsplit("/", 1)[0] + f"/{name}", options.entries, options.saves)
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with scratch_database(options.postgres) as url:
+        run("PostgreSQL", url, options.entries, options.saves)
 
 
 if __name__ == "__main__":

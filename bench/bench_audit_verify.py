@@ -22,12 +22,11 @@ import argparse
 import os
 import tempfile
 import time
-import uuid
-from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
-from sqlalchemy import create_engine, insert, text
+from scratch import scratch_database, timed
+from sqlalchemy import insert
 from sqlalchemy.engine import Engine
 
 from celltrial.database import make_engine, session_factory, upgrade
@@ -97,12 +96,6 @@ def bench(name: str, engine: Engine, rounds: int = 3) -> None:
         print(line)
 
 
-def _timed(label: str, action: Callable[[], None]) -> None:
-    began = time.perf_counter()
-    action()
-    print(f"  ({label} {time.perf_counter() - began:.0f} s)")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--entries", type=int, default=1_000_000)
@@ -116,7 +109,7 @@ def main() -> None:
         engine = make_engine(f"sqlite:///{options.reuse_sqlite or Path(folder) / 'trail.db'}")
         if not options.reuse_sqlite:
             upgrade(engine)
-            _timed("load", lambda: load_chain(engine, options.entries))
+            timed("load", lambda: load_chain(engine, options.entries))
         bench("SQLite", engine)
         engine.dispose()
     if options.sqlite_only:
@@ -126,20 +119,12 @@ def main() -> None:
         bench("PostgreSQL", engine)
         engine.dispose()
         return
-    name = f"celltrial_bench_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(options.postgres, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        engine = make_engine(options.postgres.rsplit("/", 1)[0] + f"/{name}")
+    with scratch_database(options.postgres) as url:
+        engine = make_engine(url)
         upgrade(engine)
-        _timed("load", lambda: load_chain(engine, options.entries))
+        timed("load", lambda: load_chain(engine, options.entries))
         bench("PostgreSQL", engine)
         engine.dispose()
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 if __name__ == "__main__":

@@ -33,14 +33,13 @@ import statistics
 import tempfile
 import threading
 import time
-import uuid
-from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from argon2 import PasswordHasher
-from sqlalchemy import create_engine, event, select, text
+from scratch import scratch_database, timed
+from sqlalchemy import event, select, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -278,12 +277,6 @@ def commit_latency(engine: Engine, rounds: int = 100) -> float:
     return elapsed / rounds * 1000
 
 
-def _time(label: str, action: Callable[[], None]) -> None:
-    began = time.perf_counter()
-    action()
-    print(f"  ({label} {time.perf_counter() - began:.1f} s)")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--saves", type=int, default=1000)
@@ -296,26 +289,18 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as folder:
         engine = make_engine(f"sqlite:///{Path(folder) / 'bench.db'}", pool_size=options.threads + 2)
-        _time("migrate", lambda: upgrade(engine))
+        timed("migrate", lambda: upgrade(engine))
         print(f"SQLite: one durable commit takes {commit_latency(engine):.2f} ms")
         run("SQLite (WAL, synchronous=NORMAL)", engine, saves=options.saves, threads=options.threads)
         engine.dispose()
     if options.sqlite_only:
         return
-    name = f"celltrial_bench_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(options.postgres, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        engine = make_engine(options.postgres.rsplit("/", 1)[0] + f"/{name}", pool_size=options.threads + 2)
-        _time("migrate", lambda: upgrade(engine))
+    with scratch_database(options.postgres) as url:
+        engine = make_engine(url, pool_size=options.threads + 2)
+        timed("migrate", lambda: upgrade(engine))
         print(f"PostgreSQL: one durable commit takes {commit_latency(engine):.2f} ms")
         run("PostgreSQL", engine, saves=options.saves, threads=options.threads)
         engine.dispose()
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 if __name__ == "__main__":

@@ -70,7 +70,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -78,6 +77,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from scratch import scratch_database
 from sqlalchemy import create_engine, text
 from sqlalchemy.exc import OperationalError
 
@@ -87,32 +87,6 @@ from celltrial.study.types import utcnow
 POSTGRES = os.environ.get("CELLTRIAL_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 GOAL_P95_MS = 100.0
 TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
-
-
-@contextmanager
-def scratch_database(admin_url: str | None) -> Iterator[str]:
-    """A new database: on the PostgreSQL server of ``admin_url``, else a SQLite file."""
-    if admin_url is None:
-        with tempfile.TemporaryDirectory() as folder:
-            yield f"sqlite:///{Path(folder) / 'bench.db'}"
-        return
-    name = f"celltrial_bench_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield admin_url.rsplit("/", 1)[0] + f"/{name}"
-    finally:
-        with admin.connect() as connection:
-            connection.execute(
-                text(
-                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                    "WHERE datname = :n AND pid <> pg_backend_pid()"
-                ),
-                {"n": name},
-            )
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-        admin.dispose()
 
 
 def free_port() -> int:
