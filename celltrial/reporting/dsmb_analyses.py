@@ -227,9 +227,11 @@ def subgroup_rates(courses: Sequence[SubjectCourse], *, cutoff: date, day: int) 
     return tuple(rows)
 
 
-def _km(times: list[float], events: list[bool], landmarks: Sequence[int]) -> KaplanMeierSummary | None:
-    if not times:
+def _km(observed: Sequence[tuple[float, bool]], landmarks: Sequence[int]) -> KaplanMeierSummary | None:
+    """Kaplan-Meier of (days, event) pairs; None when there are none."""
+    if not observed:
         return None
+    times, events = [t for t, _ in observed], [e for _, e in observed]
     return kaplan_meier(
         times, events, time_unit=TimeUnit.DAYS, landmarks_months=tuple(float(m) for m in landmarks)
     )
@@ -269,8 +271,10 @@ def survival_endpoints(
     courses: Sequence[SubjectCourse], *, censor_at_hsct: bool, landmarks: Sequence[int]
 ) -> tuple[SurvivalEndpoint, ...]:
     """OS, EFS (primary and sensitivity HSCT censoring) and DOR (see the module docstring)."""
-    os_times = [float(c.death_day if c.death_day is not None else c.last_alive_day) for c in courses]
-    os_events = [c.death_day is not None for c in courses]
+    overall = [
+        (float(c.death_day if c.death_day is not None else c.last_alive_day), c.death_day is not None)
+        for c in courses
+    ]
     primary = [_efs(c, censor_at_hsct=censor_at_hsct) for c in courses]
     other = [_efs(c, censor_at_hsct=not censor_at_hsct) for c in courses]
     hsct_rule = "censored at allo-HSCT" if censor_at_hsct else "not censored at allo-HSCT"
@@ -289,38 +293,38 @@ def survival_endpoints(
             "os",
             "Overall survival",
             "infusion to death from any cause; alive subjects censored on the last day known alive",
-            _km(os_times, os_events, landmarks),
+            _km(overall, landmarks),
         ),
         SurvivalEndpoint(
             "efs",
             "Event-free survival",
             "infusion to progression, relapse or death; censored at the last response assessment, "
             f"{hsct_rule} (primary analysis)",
-            _km([t for t, _ in primary], [e for _, e in primary], landmarks),
+            _km(primary, landmarks),
         ),
         SurvivalEndpoint(
             "efs_sensitivity",
             "Event-free survival, sensitivity analysis",
             f"as the primary analysis, {other_rule}",
-            _km([t for t, _ in other], [e for _, e in other], landmarks),
+            _km(other, landmarks),
         ),
         SurvivalEndpoint(
             "pfs",
             "Progression-free survival (lymphoma)",
             f"lymphoma subjects: infusion to progression or death; {hsct_rule}",
-            _km([t for t, _ in lymphoma], [e for _, e in lymphoma], landmarks),
+            _km(lymphoma, landmarks),
         ),
         SurvivalEndpoint(
             "lfs",
             "Leukaemia-free survival (leukaemia in CR/CRi)",
             f"leukaemia subjects from their first CR/CRi to relapse or death; {hsct_rule}",
-            _km([t for t, _ in leukaemia_free], [e for _, e in leukaemia_free], landmarks),
+            _km(leukaemia_free, landmarks),
         ),
         SurvivalEndpoint(
             "dor",
             "Duration of response",
             f"first objective response to progression, relapse or death; {hsct_rule}",
-            _km([float(d.days) for d in durations], [d.event for d in durations], landmarks),
+            _km([(float(d.days), d.event) for d in durations], landmarks),
         ),
     )
 
