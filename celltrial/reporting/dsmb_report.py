@@ -18,20 +18,14 @@ analyses give the same bytes.
 from __future__ import annotations
 
 import io
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
 
-import matplotlib
-from reportlab.lib import colors
-from reportlab.lib.enums import TA_CENTER
 from reportlab.lib.pagesizes import A4
-from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
-from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import (
     CondPageBreak,
@@ -43,13 +37,13 @@ from reportlab.platypus import (
     SimpleDocTemplate,
     Spacer,
     Table,
-    TableStyle,
 )
 from sqlalchemy.orm import Session
 
 from celltrial.analysis.proportions import ProportionEstimate
 from celltrial.analysis.survival import KaplanMeierSummary, MedianEstimate
 from celltrial.errors import InvalidInput
+from celltrial.reporting import pdf_layout as layout
 from celltrial.reporting.dsmb_analyses import AESI_LABELS, RateRow, TrialAnalyses
 from celltrial.reporting.dsmb_figures import draw
 from celltrial.reporting.figures import render
@@ -69,68 +63,12 @@ SECTIONS = (
 )
 """The report's section headings (the test reads them back from the PDF)."""
 
-_FONT, _BOLD = "DejaVuSans", "DejaVuSans-Bold"
 _DLT_STATUS = {
     "dlt": "event (DLT)",
     "no_dlt": "window complete, no event",
     "pending": "in the window",
     "not_evaluable": "not evaluable",
 }
-_WIDTH = A4[0] - 36 * mm
-
-
-def _fonts() -> None:
-    if _FONT in pdfmetrics.getRegisteredFontNames():
-        return
-    folder = Path(matplotlib.get_data_path()) / "fonts" / "ttf"
-    pdfmetrics.registerFont(TTFont(_FONT, str(folder / "DejaVuSans.ttf")))
-    pdfmetrics.registerFont(TTFont(_BOLD, str(folder / "DejaVuSans-Bold.ttf")))
-
-
-def _styles() -> dict[str, ParagraphStyle]:
-    body = ParagraphStyle("body", fontName=_FONT, fontSize=9, leading=12, spaceAfter=4)
-    return {
-        "body": body,
-        "small": ParagraphStyle("small", parent=body, fontSize=7.5, leading=9.5),
-        "title": ParagraphStyle(
-            "title", parent=body, fontName=_BOLD, fontSize=20, leading=25, alignment=TA_CENTER, spaceAfter=10
-        ),
-        "subtitle": ParagraphStyle("subtitle", parent=body, fontSize=12, leading=16, alignment=TA_CENTER),
-        "h1": ParagraphStyle("h1", parent=body, fontName=_BOLD, fontSize=14, leading=18, spaceBefore=4),
-        "h2": ParagraphStyle("h2", parent=body, fontName=_BOLD, fontSize=10.5, leading=14, spaceBefore=8),
-        "cell": ParagraphStyle("cell", parent=body, fontSize=7.5, leading=9, spaceAfter=0),
-        "term": ParagraphStyle("term", parent=body, fontSize=7.5, leading=9, spaceAfter=0, leftIndent=4 * mm),
-        "draft": ParagraphStyle(
-            "draft", parent=body, fontName=_BOLD, fontSize=12, textColor=colors.red, alignment=TA_CENTER
-        ),
-    }
-
-
-def _escape(text: object) -> str:
-    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def _table(
-    rows: Sequence[Sequence[object]], widths: Sequence[float] | None = None, *, bold_rows: Iterable[int] = ()
-) -> Table:
-    """A table with a header row; cells are text (wrapped) or numbers (right-aligned)."""
-    styles = _styles()
-    cells = [
-        [c if isinstance(c, Flowable) else Paragraph(_escape(c), styles["cell"]) for c in row] for row in rows
-    ]
-    table = Table(cells, colWidths=list(widths) if widths else None, repeatRows=1, hAlign="LEFT")
-    commands: list[tuple[Any, ...]] = [
-        ("FONTNAME", (0, 0), (-1, -1), _FONT),
-        ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#e3e8ee")),
-        ("LINEBELOW", (0, 0), (-1, 0), 0.6, colors.black),
-        ("LINEBELOW", (0, -1), (-1, -1), 0.6, colors.black),
-        ("VALIGN", (0, 0), (-1, -1), "TOP"),
-        ("TOPPADDING", (0, 0), (-1, -1), 1.5),
-        ("BOTTOMPADDING", (0, 0), (-1, -1), 1.5),
-    ]
-    commands += [("BACKGROUND", (0, row), (-1, row), colors.HexColor("#f4f6f8")) for row in bold_rows]
-    table.setStyle(TableStyle(commands))
-    return table
 
 
 def _figure(analyses: TrialAnalyses, name: str, *, max_height: float = 190 * mm) -> Flowable:
@@ -138,10 +76,10 @@ def _figure(analyses: TrialAnalyses, name: str, *, max_height: float = 190 * mm)
     try:
         figure = draw(analyses, name)
     except InvalidInput as error:  # nothing to draw yet
-        return Paragraph(f"<i>No figure: {_escape(error)}.</i>", _styles()["body"])
+        return Paragraph(f"<i>No figure: {layout.escape(error)}.</i>", layout.styles()["body"])
     png = render(figure, "png", dpi=150)
     image = Image(io.BytesIO(png))
-    scale = min(_WIDTH / image.imageWidth, max_height / image.imageHeight)
+    scale = min(layout.WIDTH / image.imageWidth, max_height / image.imageHeight)
     image.drawWidth, image.drawHeight = image.imageWidth * scale, image.imageHeight * scale
     return image
 
@@ -169,11 +107,11 @@ def _median(median: MedianEstimate) -> str:
 
 
 def _cover(analyses: TrialAnalyses) -> list[Flowable]:
-    styles = _styles()
+    styles = layout.styles()
     story: list[Flowable] = [
         Spacer(1, 30 * mm),
         Paragraph("Data and Safety Monitoring Board report", styles["title"]),
-        Paragraph(_escape(analyses.title), styles["subtitle"]),
+        Paragraph(layout.escape(analyses.title), styles["subtitle"]),
         Spacer(1, 6 * mm),
         Paragraph(f"{analyses.nct_id} · open report", styles["subtitle"]),
         Spacer(1, 12 * mm),
@@ -188,11 +126,11 @@ def _cover(analyses: TrialAnalyses) -> list[Flowable]:
         ["Infused (safety population)", str(analyses.safety.subjects)],
         ["Data", "not locked: interim data, subject to cleaning" if analyses.draft else "locked"],
     ]
-    story.append(_table(facts, [60 * mm, 100 * mm]))
+    story.append(layout.table(facts, [60 * mm, 100 * mm]))
     if analyses.draft:
         story += [Spacer(1, 8 * mm), Paragraph("DRAFT — data not locked", styles["draft"])]
     story += [Spacer(1, 12 * mm), Paragraph("Contents", styles["h2"])]
-    story += [Paragraph(_escape(section), styles["body"]) for section in SECTIONS]
+    story += [Paragraph(layout.escape(section), styles["body"]) for section in SECTIONS]
     story += [
         Spacer(1, 10 * mm),
         Paragraph(
@@ -206,7 +144,7 @@ def _cover(analyses: TrialAnalyses) -> list[Flowable]:
 
 
 def _enrolment(analyses: TrialAnalyses) -> list[Flowable]:
-    styles, consort = _styles(), analyses.consort
+    styles, consort = layout.styles(), analyses.consort
     failures = ", ".join(f"{reason} {n}" for reason, n in consort.screen_failures.items()) or "none"
     rows: list[list[object]] = [
         ["Step", "Subjects"],
@@ -221,7 +159,7 @@ def _enrolment(analyses: TrialAnalyses) -> list[Flowable]:
     ]
     return [
         Paragraph(SECTIONS[0], styles["h1"]),
-        _table(rows, [80 * mm, 94 * mm]),
+        layout.table(rows, [80 * mm, 94 * mm]),
         Spacer(1, 4 * mm),
         _figure(analyses, "consort", max_height=175 * mm),
         PageBreak(),
@@ -234,7 +172,7 @@ def _grade_rows(name: object, counts: Any, total: int) -> list[object]:
 
 
 def _safety(analyses: TrialAnalyses) -> list[Flowable]:
-    styles, tables = _styles(), analyses.safety
+    styles, tables = layout.styles(), analyses.safety
     total = tables.subjects
     story: list[Flowable] = [
         Paragraph(SECTIONS[1], styles["h1"]),
@@ -253,11 +191,12 @@ def _safety(analyses: TrialAnalyses) -> list[Flowable]:
         soc_rows.append(len(rows))
         rows.append(_grade_rows(soc.soc, soc, total))
         rows += [
-            _grade_rows(Paragraph(_escape(term.term), styles["term"]), term, total) for term in soc.terms
+            _grade_rows(Paragraph(layout.escape(term.term), styles["term"]), term, total)
+            for term in soc.terms
         ]
     if len(rows) == 1:
         rows.append(["No adverse event recorded", "", "", "", "", "", "", ""])
-    story.append(_table(rows, widths, bold_rows=soc_rows))
+    story.append(layout.table(rows, widths, bold_rows=soc_rows))
     story.append(Paragraph("2.2 Cytokine release syndrome and ICANS", styles["h2"]))
     syndrome_rows: list[list[object]] = [["", "CRS", "ICANS"]]
     crs, icans = tables.crs, tables.icans
@@ -309,7 +248,7 @@ def _safety(analyses: TrialAnalyses) -> list[Flowable]:
             _percent(icans.subjects_given_corticosteroids, total),
         ]
     )
-    story.append(_table(syndrome_rows, [62 * mm, 56 * mm, 56 * mm]))
+    story.append(layout.table(syndrome_rows, [62 * mm, 56 * mm, 56 * mm]))
     story.append(Paragraph("2.3 Deaths", styles["h2"]))
     death_rows: list[list[object]] = [["Subject", "Date", "Day after infusion", "Cause", "Treatment-related"]]
     death_rows += [
@@ -318,12 +257,14 @@ def _safety(analyses: TrialAnalyses) -> list[Flowable]:
     ]
     if len(death_rows) == 1:
         death_rows.append(["No death", "", "", "", ""])
-    story.append(_table(death_rows, [26 * mm, 24 * mm, 28 * mm, 66 * mm, 30 * mm]))
+    story.append(layout.table(death_rows, [26 * mm, 24 * mm, 28 * mm, 66 * mm, 30 * mm]))
     story.append(Paragraph("2.4 Adverse events of special interest", styles["h2"]))
     aesi_rows: list[list[object]] = [["AESI", "any grade", "grade ≥ 3", "1", "2", "3", "4", "5", "serious"]]
     aesi_rows += [[*_grade_rows(AESI_LABELS[row.aesi], row, total), row.serious] for row in tables.aesi]
     story.append(
-        _table(aesi_rows, [56 * mm, 22 * mm, 22 * mm, 11 * mm, 11 * mm, 11 * mm, 11 * mm, 11 * mm, 19 * mm])
+        layout.table(
+            aesi_rows, [56 * mm, 22 * mm, 22 * mm, 11 * mm, 11 * mm, 11 * mm, 11 * mm, 11 * mm, 19 * mm]
+        )
     )
     story += [
         CondPageBreak(120 * mm),
@@ -335,7 +276,7 @@ def _safety(analyses: TrialAnalyses) -> list[Flowable]:
 
 
 def _stopping(analyses: TrialAnalyses) -> list[Flowable]:
-    styles, status = _styles(), analyses.stopping
+    styles, status = layout.styles(), analyses.stopping
     rule, decision = status.rule, status.decision
     verdict = (
         "STOP: the rule's boundary is crossed"
@@ -379,13 +320,13 @@ def _stopping(analyses: TrialAnalyses) -> list[Flowable]:
     ]
     return [
         Paragraph(SECTIONS[2], styles["h1"]),
-        _table(rows, [62 * mm, 112 * mm]),
+        layout.table(rows, [62 * mm, 112 * mm]),
         Paragraph("3.1 Operating characteristics (exact)", styles["h2"]),
-        _table(oc_rows, [40 * mm, 30 * mm, 50 * mm]),
+        layout.table(oc_rows, [40 * mm, 30 * mm, 50 * mm]),
         Spacer(1, 3 * mm),
         _figure(analyses, "stopping-rule", max_height=80 * mm),
         Paragraph("3.2 Subjects in the rule", styles["h2"]),
-        _table(subject_rows, [22 * mm, 46 * mm, 12 * mm, 94 * mm]),
+        layout.table(subject_rows, [22 * mm, 46 * mm, 12 * mm, 94 * mm]),
         PageBreak(),
     ]
 
@@ -393,11 +334,11 @@ def _stopping(analyses: TrialAnalyses) -> list[Flowable]:
 def _rate_table(rows: Sequence[RateRow]) -> Table:
     cells: list[list[object]] = [["Endpoint", "Population", "n/N", "Rate", "95% CI (Clopper–Pearson)"]]
     cells += [[row.endpoint, row.population, *_ci(row.estimate)] for row in rows]
-    return _table(cells, [40 * mm, 66 * mm, 16 * mm, 16 * mm, 36 * mm])
+    return layout.table(cells, [40 * mm, 66 * mm, 16 * mm, 16 * mm, 36 * mm])
 
 
 def _efficacy(analyses: TrialAnalyses) -> list[Flowable]:
-    styles = _styles()
+    styles = layout.styles()
     return [
         Paragraph(SECTIONS[3], styles["h1"]),
         Paragraph(
@@ -434,7 +375,7 @@ def _survival_rows(name: str, summary: KaplanMeierSummary | None) -> list[object
 
 
 def _time_to_event(analyses: TrialAnalyses) -> list[Flowable]:
-    styles = _styles()
+    styles = layout.styles()
     os_summary = analyses.endpoint("os").summary
     landmarks = [f"{m:g} months" for m in (s.month for s in (os_summary.landmarks if os_summary else ()))][:3]
     landmarks += ["—"] * (3 - len(landmarks))
@@ -459,11 +400,11 @@ def _time_to_event(analyses: TrialAnalyses) -> list[Flowable]:
             f"reached. Median follow-up (reverse Kaplan–Meier): {follow_up} months.",
             styles["body"],
         ),
-        _table(rows, [50 * mm, 10 * mm, 14 * mm, 34 * mm, 22 * mm, 22 * mm, 22 * mm]),
+        layout.table(rows, [50 * mm, 10 * mm, 14 * mm, 34 * mm, 22 * mm, 22 * mm, 22 * mm]),
         Spacer(1, 2 * mm),
     ]
     story += [
-        Paragraph(f"<b>{_escape(e.name)}</b>: {_escape(e.definition)}.", styles["small"])
+        Paragraph(f"<b>{layout.escape(e.name)}</b>: {layout.escape(e.definition)}.", styles["small"])
         for e in analyses.survival
     ]
     for key in ("os", "efs", "dor", "os-by-disease"):
@@ -477,7 +418,7 @@ def _number(value: float | None, digits: int = 3) -> str:
 
 
 def _kinetics(analyses: TrialAnalyses) -> list[Flowable]:
-    styles = _styles()
+    styles = layout.styles()
     summary: list[list[object]] = [["Parameter", "Unit", "n", "Median", "Range", "Geometric mean"]]
     summary += [
         [
@@ -510,12 +451,12 @@ def _kinetics(analyses: TrialAnalyses) -> list[Flowable]:
             "values below it set to 0 up to Tmax and left out after it.",
             styles["body"],
         ),
-        _table(summary, [40 * mm, 40 * mm, 10 * mm, 26 * mm, 36 * mm, 26 * mm]),
+        layout.table(summary, [40 * mm, 40 * mm, 10 * mm, 26 * mm, 36 * mm, 26 * mm]),
         Spacer(1, 3 * mm),
         _figure(analyses, "expansion", max_height=110 * mm),
         CondPageBreak(60 * mm),
         Paragraph("6.1 Per subject", styles["h2"]),
-        _table(subjects, [26 * mm, 26 * mm, 28 * mm, 20 * mm, 30 * mm, 20 * mm]),
+        layout.table(subjects, [26 * mm, 26 * mm, 28 * mm, 20 * mm, 30 * mm, 20 * mm]),
         PageBreak(),
     ]
 
@@ -543,16 +484,16 @@ _DEFINITIONS = (
 
 
 def _definitions() -> list[Flowable]:
-    styles = _styles()
+    styles = layout.styles()
     return [Paragraph(SECTIONS[6], styles["h1"])] + [
-        Paragraph(_escape(text), styles["body"]) for text in _DEFINITIONS
+        Paragraph(layout.escape(text), styles["body"]) for text in _DEFINITIONS
     ]
 
 
 def _page_decoration(analyses: TrialAnalyses) -> Any:
     def decorate(canvas: Canvas, document: SimpleDocTemplate) -> None:
         canvas.saveState()
-        canvas.setFont(_FONT, 7.5)
+        canvas.setFont(layout.FONT, 7.5)
         draft = " · DRAFT (data not locked)" if analyses.draft else ""
         canvas.drawString(
             18 * mm,
@@ -577,7 +518,7 @@ class DsmbReport:
 
 def render_dsmb_report(analyses: TrialAnalyses) -> DsmbReport:
     """The DSMB report of ``analyses`` as a PDF."""
-    _fonts()
+    layout.register_fonts()
     buffer = io.BytesIO()
     document = SimpleDocTemplate(
         buffer,
