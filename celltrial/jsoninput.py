@@ -11,13 +11,15 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from celltrial.errors import InvalidInput
+from celltrial.textfile import read_text
 
-__all__ = ["MAX_JSON_DEPTH", "json_depth_exceeds", "parse_json", "refuse_deep_json"]
+__all__ = ["MAX_JSON_DEPTH", "json_depth_exceeds", "parse_json", "read_json_file", "refuse_deep_json"]
 
 MAX_JSON_DEPTH = 64
 """The deepest nesting of JSON arrays and objects accepted."""
@@ -53,3 +55,9 @@ def parse_json(document: bytes | str, *, field: str) -> Any:
         raise InvalidInput(message, field=field) from None
     except UnicodeDecodeError as error:
         raise InvalidInput(f"not JSON: not UTF-8 text ({error.reason})", field=field) from None
+
+
+def read_json_file(path: Path) -> Any:
+    """The parsed content of a JSON file; :class:`InvalidInput` naming the file when it is missing,
+    unreadable, too deep or not JSON."""
+    return parse_json(read_text(path), field=str(path))

@@ -12,8 +12,7 @@ from rich.console import Console
 from celltrial.clinical.crs import grade_crs, parse_crs_assessment
 from celltrial.clinical.ctcae import grade_lab
 from celltrial.clinical.icans import grade_icans, parse_icans_assessment
-from celltrial.errors import InvalidInput
-from celltrial.jsoninput import refuse_deep_json
+from celltrial.jsoninput import read_json_file
 
 grade_app = typer.Typer(
     help="Grade CRS, ICANS (ASTCT consensus) and lab values (CTCAE).", no_args_is_help=True
@@ -22,17 +21,7 @@ _FILE_HELP = "JSON file with the assessment (see the issue's CLI contract)."
 
 
 def _read_json(path: Path) -> Any:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as error:
-        raise InvalidInput(f"cannot read the file: {error.strerror or error}", field=str(path)) from None
-    refuse_deep_json(text, field=str(path))
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as error:
-        raise InvalidInput(
-            f"not valid JSON: {error.msg} at line {error.lineno} column {error.colno}", field=str(path)
-        ) from None
+    return read_json_file(path)
 
 
 def _render(kind: str, result: dict[str, Any], as_json: bool) -> None:

@@ -21,6 +21,7 @@ from rich.text import Text
 
 from celltrial.errors import InvalidInput
 from celltrial.jsoninput import parse_json
+from celltrial.textfile import read_text
 
 if TYPE_CHECKING:  # the engine (fhir.resources, pint) loads when a patient is screened, not at start-up
     from celltrial.eligibility import EligibilityResult
@@ -69,12 +70,7 @@ def read_input(file: Path) -> ScreeningInput:
     from celltrial.eligibility.fhir import read_bundle
     from celltrial.eligibility.form import ScreeningInput, is_screening_form, read_form
 
-    try:
-        text = file.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InvalidInput("no such file", field=str(file)) from None
-    except (OSError, UnicodeDecodeError) as error:
-        raise InvalidInput(f"cannot be read: {error}", field=str(file)) from None
+    text = read_text(file)
     if '"resourceType"' not in text:  # not a FHIR resource: most likely a whole, valid screening form
         try:
             return read_form(text)

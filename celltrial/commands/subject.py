@@ -19,7 +19,7 @@ from rich.table import Table
 from sqlalchemy.orm import Session
 
 from celltrial.errors import InvalidInput
-from celltrial.jsoninput import refuse_deep_json
+from celltrial.jsoninput import read_json_file
 from celltrial.study.consent import service as consents
 from celltrial.study.console import DB_OPTION, command_session
 from celltrial.study.screening import service as screenings
@@ -217,16 +217,7 @@ def status(
 
 
 def _read_result(file: Path) -> dict[str, Any]:
-    try:
-        text = file.read_text(encoding="utf-8")
-        refuse_deep_json(text, field=file.name)
-        data = json.loads(text)
-    except FileNotFoundError:
-        raise InvalidInput("no such file", field=str(file)) from None
-    except (OSError, UnicodeDecodeError) as error:
-        raise InvalidInput(f"cannot be read: {error}", field=str(file)) from None
-    except json.JSONDecodeError as error:
-        raise InvalidInput(f"not JSON: {error.msg} at line {error.lineno}", field=file.name) from None
+    data = read_json_file(file)
     if not isinstance(data, dict):
         raise InvalidInput("an eligibility result is a JSON object", field=file.name)
     return data

@@ -39,7 +39,7 @@ import duckdb
 import pyarrow as pa
 
 from celltrial.errors import InvalidInput
-from celltrial.jsoninput import refuse_deep_json
+from celltrial.jsoninput import read_json_file, refuse_deep_json
 from celltrial.population.concepts import mapping_file
 
 __all__ = ["SYSTEMS", "flatten_fhir"]
@@ -96,12 +96,7 @@ def _split(directory: Path, ndjson: Path) -> dict[str, int]:
             if path.suffix.lower() == ".ndjson":
                 _read_ndjson(path, emit)
                 continue
-            try:
-                text = path.read_text(encoding="utf-8")
-                refuse_deep_json(text, field=str(path))
-                data = json.loads(text)
-            except (json.JSONDecodeError, UnicodeDecodeError) as error:
-                raise InvalidInput(f"not JSON: {error}", field=str(path)) from None
+            data = read_json_file(path)
             if isinstance(data, dict) and data.get("resourceType") == "Bundle":
                 for entry in data.get("entry") or []:
                     emit(entry.get("resource") if isinstance(entry, dict) else None)

@@ -21,6 +21,7 @@ from celltrial.errors import InvalidInput, NotFound
 from celltrial.jsoninput import parse_json
 from celltrial.protocol.ctgov import Study
 from celltrial.protocol.settings import ProtocolSettings, parse_settings
+from celltrial.textfile import read_text
 
 _SHIPPED = resources.files("celltrial.protocol") / "data"
 
@@ -70,12 +71,7 @@ def parse_document(text: str) -> list[Study]:
 
 def read_file(path: Path) -> list[Study]:
     """Parse a CT.gov API v2 JSON file; errors start with the file name."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InvalidInput("no such file", field=str(path)) from None
-    except (OSError, UnicodeDecodeError) as error:
-        raise InvalidInput(f"cannot be read: {error}", field=str(path)) from None
+    text = read_text(path)
     try:
         return parse_document(text)
     except InvalidInput as error:

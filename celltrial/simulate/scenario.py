@@ -17,6 +17,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from celltrial.errors import InvalidInput
+from celltrial.textfile import read_text
 
 __all__ = [
     "CRITERIA",
@@ -239,13 +240,7 @@ def load_scenario(path: Path | None = None) -> Scenario:
     """The scenario in ``path``, or the default one shipped with celltrial."""
     if path is None:
         return default_scenario()
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InvalidInput("no such file", field=str(path)) from None
-    except (OSError, UnicodeDecodeError) as error:
-        raise InvalidInput(f"cannot be read: {error}", field=str(path)) from None
-    return parse_scenario(text, origin=path.name)
+    return parse_scenario(read_text(path), origin=path.name)
 
 
 def default_scenario() -> Scenario:

@@ -9,13 +9,13 @@ Every problem names the file, the row (1 = header) and the column.
 from __future__ import annotations
 
 import csv
-import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, get_args
 
 from celltrial.errors import InvalidInput
+from celltrial.jsoninput import read_json_file
 from celltrial.protocol import enums
 from celltrial.registry.record import (
     ArmGroupInfo,
@@ -342,10 +342,7 @@ def _arm_groups(text: str | None) -> list[ArmGroupInfo]:
 
 def read_sample_file(path: Path) -> list[SourcedRecord]:
     """Parse and read a corpus sample JSON file."""
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as error:
-        raise InvalidInput(f"not JSON: {error.msg} at line {error.lineno}", field=path.name) from None
+    data = read_json_file(path)
     if not is_corpus_sample(data):
         raise InvalidInput("not a corpus sample (expected a 'trials' list)", field=path.name)
     return read_corpus_sample(path, data)

@@ -12,13 +12,12 @@ reason. Any invalid record stops the whole import before anything is written.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from celltrial.errors import InvalidInput
-from celltrial.jsoninput import refuse_deep_json
+from celltrial.jsoninput import read_json_file
 from celltrial.protocol.ctgov import Study
 from celltrial.protocol.library import parse_study
 from celltrial.registry.record import SourcedRecord
@@ -103,18 +102,11 @@ def _read(path: Path, collected: Collected, *, explicit: bool) -> bool:
         collected.skipped_files.append((str(path), "not JSON or CSV"))
         return False
     try:
-        text = path.read_text(encoding="utf-8")
-        refuse_deep_json(text, field=str(path))
-        data = json.loads(text)
+        data = read_json_file(path)
     except InvalidInput as error:
         if explicit:
             raise
         collected.skipped_files.append((str(path), error.message))
-        return False
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        if explicit:
-            raise InvalidInput(f"not JSON: {error}", field=str(path)) from None
-        collected.skipped_files.append((str(path), "not JSON"))
         return False
     if is_corpus_sample(data):
         collected.sources.extend(read_corpus_sample(path, data))
