@@ -198,3 +198,19 @@ def test_an_invalid_ctgov_record_names_the_file_and_json_path(tmp_path: Path) ->
         collect(path)
     assert raised.value.field is not None
     assert raised.value.field.startswith("broken.json: protocolSection.statusModule.overallStatus")
+
+
+def test_a_file_that_is_not_json_is_skipped_in_a_folder_and_refused_when_named(tmp_path: Path) -> None:
+    folder = tmp_path / "sources"
+    folder.mkdir()
+    _write_corpus(folder, [_row()])
+    broken = folder / "export.json"
+    broken.write_text('{"studies": [', encoding="utf-8")
+    collected = collect(folder)
+    assert [s.record.nct_id for s in collected.sources] == ["NCT07008872"]
+    ((skipped, reason),) = collected.skipped_files
+    assert skipped == str(broken)
+    assert reason.startswith("not JSON: Expecting value at line 1 column 14")
+    with pytest.raises(InvalidInput, match="not JSON: Expecting value") as raised:
+        collect(broken)
+    assert raised.value.field == str(broken)
