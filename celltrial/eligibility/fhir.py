@@ -25,13 +25,17 @@ Reading rules (docs/eligibility.md has the full list):
 
 from __future__ import annotations
 
+import re
+from collections.abc import Hashable
 from datetime import date, datetime
 from functools import cache
 from typing import Any
 
 from fhir.resources.R4B.codeableconcept import CodeableConcept
 from fhir.resources.R4B.quantity import Quantity
+from fhir_core.fhirabstractmodel import FHIRAbstractModel
 from fhir_core.types import DateTimeType, DateType
+from fhir_core.types import Decimal as FhirDecimal
 from pydantic import TypeAdapter, ValidationError
 
 from celltrial.eligibility.facts import Fact, FactDefinition, PatientFacts, fact_catalogue
@@ -53,6 +57,14 @@ UCUM = "http://unitsofmeasure.org"
 
 _DATETIME = TypeAdapter(DateTimeType)
 _DATE = TypeAdapter(DateType)
+# The usual spellings of a full date and of a dateTime with its time zone, each a subset of what
+# FHIR's own patterns accept (years 1000-9999, at most microseconds, offsets up to 14:00).
+_FULL_DATE = re.compile(r"[1-9][0-9]{3}-[0-9]{2}-[0-9]{2}")
+_ZONED_DATETIME = re.compile(
+    r"[1-9][0-9]{3}-[0-9]{2}-[0-9]{2}T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]{1,6})?"
+    r"(Z|[+-](0[0-9]|1[0-3]):[0-5][0-9]|[+-]14:00)"
+)
+_ELEMENT_PROBLEMS: dict[Hashable, str | None] = {}  # FHIR's verdict on elements already validated
 _SKIPPED_STATUSES = frozenset({"entered-in-error", "cancelled"})
 _NOT_PRESENT = frozenset({"refuted", "entered-in-error"})
 
@@ -166,9 +178,77 @@ def _message(error: ValidationError) -> str:
     return f"{where + ': ' if where else ''}{first['msg']}"
 
 
+def _frozen(value: Any) -> Hashable:
+    """Parsed JSON as a dictionary key; types are kept apart (``1``, ``1.0`` and ``true`` differ)."""
+    if type(value) is str:  # the usual leaf; every other one becomes a tuple
+        return value
+    if isinstance(value, dict):
+        return (dict, tuple([(key, _frozen(item)) for key, item in value.items()]))
+    if isinstance(value, list):
+        return (list, tuple([_frozen(item) for item in value]))
+    return (type(value), value)
+
+
+def _validation_problem(model: type[FHIRAbstractModel], element: Any) -> str | None:
+    """Why ``element`` is not a valid ``model`` (None when it is), as FHIR's validation says."""
+    try:
+        model.model_validate(element)
+    except ValidationError as error:
+        return _message(error)
+    return None
+
+
+def _element_problem(model: type[FHIRAbstractModel], element: Any) -> str | None:
+    """:func:`_validation_problem`, remembered: answers and units repeat from patient to patient."""
+    try:
+        key = (model, _frozen(element))
+        if key in _ELEMENT_PROBLEMS:
+            return _ELEMENT_PROBLEMS[key]
+    except TypeError:  # an unhashable value (not from JSON)
+        return _validation_problem(model, element)
+    if len(_ELEMENT_PROBLEMS) >= 4096:
+        _ELEMENT_PROBLEMS.clear()
+    problem = _ELEMENT_PROBLEMS[key] = _validation_problem(model, element)
+    return problem
+
+
+def _quantity_problem(quantity: Any) -> str | None:
+    """Why ``quantity`` is not a valid FHIR Quantity (None when it is).
+
+    A number that is a valid FHIR decimal on its own is set aside, so that the rest of the element
+    (unit, system, code), which repeats from result to result, is validated once.
+    """
+    value = quantity.get("value") if isinstance(quantity, dict) else None
+    if (
+        (type(value) is int or type(value) is float)
+        and FhirDecimal.pattern.fullmatch(str(value))
+        and _element_problem(Quantity, {**quantity, "value": 0}) is None
+    ):
+        return None
+    return _validation_problem(Quantity, quantity)
+
+
+def _usual_day(value: Any, date_only: bool) -> date | None:
+    """The day of a full date (or, unless ``date_only``, a dateTime with its time zone); else None.
+
+    The common spellings, read without FHIR's general validation (which the caller falls back to).
+    """
+    if type(value) is not str:
+        return None
+    if _FULL_DATE.fullmatch(value) or (not date_only and _ZONED_DATETIME.fullmatch(value)):
+        try:
+            return date.fromisoformat(value[:10])
+        except ValueError:  # not a day of the calendar: FHIR's validation says why
+            return None
+    return None
+
+
 def _day(value: Any, field: str, source: str, *, date_only: bool = False) -> tuple[date | None, str | None]:
     if value is None:
         return None, None
+    usual = _usual_day(value, date_only)
+    if usual is not None:
+        return usual, None
     try:
         parsed = (_DATE if date_only else _DATETIME).validate_python(value)
     except ValidationError as error:
@@ -195,10 +275,9 @@ def _observation_date(resource: dict[str, Any], source: str) -> tuple[date | Non
 
 
 def _answer(concept: Any, source: str) -> tuple[Any, str | None]:
-    try:
-        CodeableConcept.model_validate(concept)
-    except ValidationError as error:
-        return None, f"{source}.valueCodeableConcept: {_message(error)}"
+    invalid = _element_problem(CodeableConcept, concept)
+    if invalid is not None:
+        return None, f"{source}.valueCodeableConcept: {invalid}"
     for coding in concept.get("coding") or []:
         code = coding.get("code")
         if coding.get("system") == CELLTRIAL_SYSTEM:
@@ -242,10 +321,9 @@ def _observation(name: str, resource: dict[str, Any], source: str) -> Fact | Non
     value: Any = None
     if "valueQuantity" in resource:
         raw = resource["valueQuantity"]
-        try:
-            Quantity.model_validate(raw)
-        except ValidationError as error:
-            return Fact(name, None, day, source, problem=f"{source}.valueQuantity: {_message(error)}")
+        invalid = _quantity_problem(raw)
+        if invalid is not None:
+            return Fact(name, None, day, source, problem=f"{source}.valueQuantity: {invalid}")
         value = raw.get("value")
         unit = raw.get("code") if raw.get("system") == UCUM and raw.get("code") else raw.get("unit")
         if value is None:
@@ -280,9 +358,7 @@ def _reference_high(resource: dict[str, Any]) -> tuple[float, str | None] | None
     high = ranges[0].get("high")
     if not isinstance(high, dict) or high.get("value") is None:
         return None
-    try:
-        Quantity.model_validate(high)
-    except ValidationError:
+    if _quantity_problem(high) is not None:
         return None
     unit = high.get("code") if high.get("system") == UCUM and high.get("code") else high.get("unit")
     return float(high["value"]), unit

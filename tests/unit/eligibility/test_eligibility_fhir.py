@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 import pytest
+from fhir.resources.R4B.quantity import Quantity
+from fhir_core.types import DateTimeType, DateType
+from pydantic import TypeAdapter, ValidationError
 
-from celltrial.eligibility import EligibilityResult, EligibilityRules, evaluate, read_bundle, read_form
+from celltrial.eligibility import EligibilityResult, EligibilityRules, Fact, evaluate, read_bundle, read_form
 from celltrial.eligibility.fhir import CELLTRIAL_SYSTEM
 from celltrial.eligibility.fhir_bundle import facts_to_bundle
 from celltrial.errors import InvalidInput
@@ -298,3 +301,98 @@ def test_a_coded_answer_with_a_null_coding_list_is_read_without_a_crash(screen_b
     answer = observation("ecog", "89247-1", valueCodeableConcept={"coding": None})
     result = screen_bundle(answer)
     assert result.criterion("I5").verdict == "unknown"
+
+
+def _read_hemoglobin(**hemoglobin: Any) -> Fact:
+    """The hemoglobin fact read from a Bundle holding one hemoglobin Observation."""
+    return read_bundle(bundle(patient(), observation("hb", "718-7", **hemoglobin))).facts["hemoglobin"][0]
+
+
+@pytest.mark.parametrize(
+    "spelling",
+    [
+        "2025-06-28",
+        "2025-06-28T09:30:00Z",
+        "2025-06-28T23:30:00.123456-05:00",
+        "2025-06-28T09:30:00+14:00",
+        "2024-02-29",
+        "2025-02-29",
+        "2025-13-01",
+        "2025-06-28T24:00:00Z",
+        "2025-06-28T09:30:00",
+        "2025-06-28T09:30:00+15:00",
+        "2025-06-28T09:30:60Z",
+        "2025-06-28T09:30:00.1234567Z",
+        "0999-01-01",
+        "2025-06",
+        "28/06/2025",
+    ],
+)
+def test_an_observation_date_is_read_as_fhir_validates_it(spelling: str) -> None:
+    """The usual spellings are read without FHIR's validation, with the day it would give."""
+    fact = _read_hemoglobin(day=spelling, valueQuantity=quantity(9, "g/dL"))
+    try:
+        validated = TypeAdapter(DateTimeType).validate_python(spelling)
+    except ValidationError:
+        assert fact.date is None
+        assert fact.problem is not None
+        assert fact.problem.startswith(
+            f"Observation/hb.effectiveDateTime: {spelling!r} is not a FHIR dateTime"
+        )
+        return
+    expected = validated.date() if isinstance(validated, datetime) else validated
+    assert fact.date == (expected if isinstance(expected, date) else None)
+
+
+@pytest.mark.parametrize(
+    "birth", ["1990-05-01", "1990-02-29", "1990-05-01T00:00:00Z", "1990-05", "0999-01-01", "19900501"]
+)
+def test_a_birth_date_is_read_as_fhir_validates_a_date(birth: str) -> None:
+    facts = read_bundle(bundle(patient(birth=birth)))
+    assert facts.birth_date is not None
+    try:
+        expected = TypeAdapter(DateType).validate_python(birth)
+    except ValidationError:
+        assert facts.birth_date.date is None
+        assert (facts.birth_date.problem or "").startswith(
+            f"Patient/p1.birthDate: {birth!r} is not a FHIR date"
+        )
+        return
+    assert facts.birth_date.date == (expected if isinstance(expected, date) else None)
+
+
+@pytest.mark.parametrize(
+    "element",
+    [
+        quantity(9.4, "g/dL"),
+        quantity(-0.0, "g/dL"),
+        quantity(10**30, "g/dL"),
+        quantity(1e300, "g/dL"),
+        quantity(True, "g/dL"),
+        quantity("9.4", "g/dL"),
+        quantity(None, "g/dL"),
+        {**quantity(9.4, "g/dL"), "comparator": "<"},
+        {**quantity(9.4, "g/dL"), "comparator": "~"},
+        {**quantity(9.4, "g/dL"), "code": "g /dL"},
+        {**quantity(9.4, "g/dL"), "code": ""},
+        {**quantity(9.4, "g/dL"), "unit": 7},
+        {**quantity(9.4, "g/dL"), "system": "not a uri"},
+        {**quantity(9.4, "g/dL"), "extra": 1},
+        {**quantity(9.4, "g/dL"), "_value": {"extension": []}},
+        {"value": 9.4},
+        "9.4 g/dL",
+    ],
+)
+def test_a_quantity_is_accepted_or_refused_as_fhir_validates_it(element: Any) -> None:
+    """Twice, so that an element read again (its unit, system and code remembered) reads the same."""
+    for _ in range(2):
+        fact = _read_hemoglobin(valueQuantity=element)
+        try:
+            Quantity.model_validate(element)
+        except ValidationError as error:
+            first = error.errors()[0]
+            where = ".".join(str(part) for part in first["loc"] if not str(part).startswith("function"))
+            message = f"{where}: {first['msg']}" if where else first["msg"]
+            assert fact.problem == f"Observation/hb.valueQuantity: {message}"
+        else:
+            assert fact.problem is None or "valueQuantity:" not in fact.problem
