@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import itertools
 import operator
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -48,6 +49,7 @@ __all__ = ["compiled", "evaluate"]
 _new = tuple.__new__  # a named tuple from all its fields, without its Python-level __new__
 _verdict = operator.itemgetter(2)  # a RuleResult's verdict
 _VERDICT_WORDS = {"met": "met", "not_met": "not met", "unknown": "unknown", "needs_review": "needs review"}
+_VERDICTS: tuple[Verdict, ...] = ("met", "not_met", "unknown", "needs_review")
 _Compiled = tuple[EligibilityRules, ProtocolSettings, CompiledRules, "dict[str, _CriterionPlan]"]
 _CACHE: dict[tuple[int, int], _Compiled] = {}
 
@@ -127,14 +129,27 @@ def _shared_leaf(
     return _new(RuleResult, (node.id, node.text, *answered[2:]))
 
 
+def _combined(combine: Callable[[set[Verdict]], Verdict]) -> dict[frozenset[Verdict], Verdict]:
+    """``combine`` of every set of verdicts, looked up instead of computed per patient."""
+    return {
+        frozenset(seen): combine(set(seen))
+        for size in range(len(_VERDICTS) + 1)
+        for seen in itertools.combinations(_VERDICTS, size)
+    }
+
+
+_ALL_OF = _combined(combine_all)
+_ANY_OF = _combined(combine_any)
+
+
 def _composite(node: CompiledAll | CompiledAny, shared: Mapping[CompiledNode, int]) -> Step:
     parts = tuple(_plan(part, shared) for part in node.parts)
-    combine = combine_all if type(node) is CompiledAll else combine_any
+    combined = _ALL_OF if type(node) is CompiledAll else _ANY_OF
     own, node_id, text = node.own_parts, node.id, node.text
 
     def composite(evaluation: _Evaluation) -> RuleResult:
         results = [step(evaluation) for step in parts]
-        verdict = combine(set(map(_verdict, results)))
+        verdict = combined[frozenset(map(_verdict, results))]
         shown = tuple(results) if own is None else tuple([results[index] for index in own])
         reason = functools.partial(_joined, results, verdict)
         return _new(RuleResult, (node_id, text, verdict, reason, (), (), None, shown))

@@ -219,13 +219,19 @@ def _windowed(node: CompiledCompare | CompiledCoded, context: Context) -> Select
     """The selection a rule reads, or the rule's ``unknown`` result when nothing usable is in the window."""
     chosen = context.select(node.fact, node.window_days)
     if chosen.used is None:
-        window, day, outside = node.window_days, context.screening_date, chosen.outside
-        return _result(
-            node, "unknown", lambda: _missing(_lower(node.fact_text), window, day, outside), (), outside
-        )
+        outside = chosen.outside
+        reason = functools.partial(_not_in_window, node, context.screening_date, outside)
+        return _result(node, "unknown", reason, (), outside)
     if chosen.problem:
         return _result(node, "unknown", chosen.problem, (chosen.used,), chosen.others)
     return chosen
+
+
+def _not_in_window(
+    node: CompiledCompare | CompiledCoded, screening_date: date, outside: tuple[Fact, ...]
+) -> str:
+    """The reason of a rule whose fact has no usable value in its window."""
+    return _missing(_lower(node.fact_text), node.window_days, screening_date, outside)
 
 
 def _note(chosen: Selection, window_days: int | None) -> str:
@@ -299,12 +305,16 @@ def evaluate_coded(node: CompiledCoded, context: Context) -> RuleResult:
     used = chosen.used
     assert used is not None
     verdict: Verdict = "met" if used.value in node.values and used.value is not None else "not_met"
-
-    def explain() -> str:
-        when = f" on {used.date.isoformat()}" if used.date else ""
-        return f"{node.fact_text}: {_with_unit(used.value, None)}{when}{_note(chosen, node.window_days)}"
-
+    explain = functools.partial(_coded, node, chosen)
     return _new(RuleResult, (node.id, node.text, verdict, explain, (used,), chosen.others, None, ()))
+
+
+def _coded(node: CompiledCoded, chosen: Selection) -> str:
+    """``Diagnosis: t_cell_lymphoma on 2025-06-20``, with the number of values in the window."""
+    used = chosen.used
+    assert used is not None
+    when = f" on {used.date.isoformat()}" if used.date else ""
+    return f"{node.fact_text}: {_with_unit(used.value, None)}{when}{_note(chosen, node.window_days)}"
 
 
 def evaluate_condition(node: CompiledCondition, context: Context) -> RuleResult:
@@ -319,6 +329,13 @@ def evaluate_condition(node: CompiledCondition, context: Context) -> RuleResult:
         ):
             reason = functools.partial(_absent, node.fact_text, only.source)
             return _new(RuleResult, (node.id, node.text, "not_met", reason, recorded, (), None, ()))
+    return _condition_recorded(node, recorded, screening_date)
+
+
+def _condition_recorded(
+    node: CompiledCondition, recorded: tuple[Fact, ...], screening_date: date
+) -> RuleResult:
+    """A condition rule read from every recorded value (present, dated, with a problem...)."""
     if not recorded:
         return _result(node, "unknown", f"{node.fact_text}: not recorded as present or absent")
     evidence = recorded

@@ -265,13 +265,15 @@ def combine_any(verdicts: Iterable[Verdict]) -> Verdict:
     return "unknown" if "unknown" in seen else "needs_review"
 
 
+_EXCLUDING = frozenset({("inclusion", "not_met"), ("exclusion", "met")})
+_QUALIFYING = frozenset({("inclusion", "met"), ("exclusion", "not_met")})
+
+
 def decide(verdicts: Sequence[tuple[CriterionKind, Verdict]]) -> Decision:
     """The screening decision from the top-level criteria's kinds and verdicts."""
-    if any(
-        (kind == "inclusion" and verdict == "not_met") or (kind == "exclusion" and verdict == "met")
-        for kind, verdict in verdicts
-    ):
+    given = set(verdicts)
+    if not given.isdisjoint(_EXCLUDING):
         return "ineligible"
-    if all(verdict == ("met" if kind == "inclusion" else "not_met") for kind, verdict in verdicts):
+    if given <= _QUALIFYING:
         return "eligible"
     return "incomplete"
