@@ -215,16 +215,14 @@ def _result(
     return _new(RuleResult, (node.id, node.text, verdict, reason, used, others, threshold, ()))
 
 
-def _windowed(node: CompiledCompare | CompiledCoded, context: Context) -> Selection | RuleResult:
-    """The selection a rule reads, or the rule's ``unknown`` result when nothing usable is in the window."""
-    chosen = context.select(node.fact, node.window_days)
+def _unusable(node: CompiledCompare | CompiledCoded, chosen: Selection, context: Context) -> RuleResult:
+    """The ``unknown`` result of a rule whose window holds no value, or a value with a problem."""
     if chosen.used is None:
         outside = chosen.outside
         reason = functools.partial(_not_in_window, node, context.screening_date, outside)
         return _result(node, "unknown", reason, (), outside)
-    if chosen.problem:
-        return _result(node, "unknown", chosen.problem, (chosen.used,), chosen.others)
-    return chosen
+    assert chosen.problem is not None
+    return _result(node, "unknown", chosen.problem, (chosen.used,), chosen.others)
 
 
 def _not_in_window(
@@ -241,11 +239,10 @@ def _note(chosen: Selection, window_days: int | None) -> str:
 
 
 def evaluate_compare(node: CompiledCompare, context: Context) -> RuleResult:
-    chosen = _windowed(node, context)
-    if isinstance(chosen, RuleResult):
-        return chosen
+    chosen = context.select(node.fact, node.window_days)
     used = chosen.used
-    assert used is not None
+    if used is None or chosen.problem:
+        return _unusable(node, chosen, context)
     facts, others = (used,), chosen.others
     value = used.value
     if (type(value) is not float and type(value) is not int) or not math.isfinite(value):  # bool excluded
@@ -299,11 +296,10 @@ def _compared(node: CompiledCompare, verdict: Verdict, threshold: AppliedThresho
 
 
 def evaluate_coded(node: CompiledCoded, context: Context) -> RuleResult:
-    chosen = _windowed(node, context)
-    if isinstance(chosen, RuleResult):
-        return chosen
+    chosen = context.select(node.fact, node.window_days)
     used = chosen.used
-    assert used is not None
+    if used is None or chosen.problem:
+        return _unusable(node, chosen, context)
     verdict: Verdict = "met" if used.value in node.values and used.value is not None else "not_met"
     explain = functools.partial(_coded, node, chosen)
     return _new(RuleResult, (node.id, node.text, verdict, explain, (used,), chosen.others, None, ()))
