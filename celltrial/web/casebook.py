@@ -9,6 +9,7 @@ detail (values, SDV, signatures) comes from :func:`celltrial.study.forms.service
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -127,11 +128,13 @@ def casebook_forms(session: Session, *, subject_id: int, by: User) -> list[FormL
     another site's) only when it has no form.
     """
     require(by, Action.FORM_VIEW)
-    rows: list[Any] = []
+    rows: Sequence[Any] = []
     if type(subject_id) is int:
         session.flush()  # as session.execute would: the rows are read through the connection
-        rows = list(
-            session.connection().execute(_FORMS, {"subject_id": subject_id, "lock_subject_id": subject_id})
+        rows = (  # all(): the driver fetches the rows at once, not one call per row
+            session.connection()
+            .execute(_FORMS, {"subject_id": subject_id, "lock_subject_id": subject_id})
+            .all()
         )
     if not rows:
         subject_for(session, subject_id=subject_id, by=by, action=Action.FORM_VIEW)
