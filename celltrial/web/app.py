@@ -23,6 +23,7 @@ from celltrial.web import api, docs, pages, problems
 from celltrial.web.headers import SecurityHeaders
 from celltrial.web.limits import RequestLimits
 from celltrial.web.pages import install_login_redirect
+from celltrial.web.routing import filter_by_path
 from celltrial.web.settings import WebSettings
 from celltrial.web.templating import render_problem
 
@@ -95,4 +96,5 @@ def create_app(
     app.mount(
         "/static", StaticFiles(directory=str(resources.files("celltrial.web") / "static")), name="static"
     )
+    filter_by_path(app.router)
     return app

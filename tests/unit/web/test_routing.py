@@ -2,19 +2,29 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from fastapi import APIRouter, FastAPI
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
+from fastapi.testclient import TestClient
 from sqlalchemy import create_engine
 from sqlalchemy.orm import Session
 
 from celltrial.errors import NotAuthenticated
+from celltrial.web import app as app_module
 from celltrial.web import deps
 from celltrial.web.app import create_app
-from celltrial.web.routing import InRouteCall, UnitOfWorkRoute, committing
+from celltrial.web.routing import (
+    InRouteCall,
+    UnitOfWorkRoute,
+    _PathFilteredRouter,
+    committing,
+    filter_by_path,
+)
 
 
 def _api_routes(routes: list[Any]) -> Iterator[APIRoute]:
@@ -98,3 +108,40 @@ def test_a_failed_lookup_stops_the_route_and_commits_nothing(session: _CountingS
         committing(lambda user: called.append(user))(user=Refused(session, ""))
     assert called == []
     assert session.commits == 0
+
+
+def _statuses(app: FastAPI) -> dict[tuple[str, str], int]:
+    """The status of a request without credentials for every API path with each method and one
+    it does not take, plus paths no route has (found 401, not found 404, wrong method 405...)."""
+    client = TestClient(app, follow_redirects=False)
+    asked = [("GET", "/api/v1/no-such-thing"), ("GET", "/api/v1/forms/1/"), ("DELETE", "/api/v1/forms")]
+    for route in _api_routes(app.routes):
+        path = "/api/v1" + re.sub(r"\{[^}]+\}", "1", route.path)
+        asked += [(method, path) for method in sorted(route.methods or ())] + [("PATCH", path)]
+    return {(method, path): client.request(method, path).status_code for method, path in asked}
+
+
+def test_routers_filtered_by_path_route_every_request_as_without_the_filter(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    filtered = create_app("sqlite://")
+    assert any(isinstance(route, _PathFilteredRouter) for route in filtered.router.routes)
+    monkeypatch.setattr(app_module, "filter_by_path", lambda router: None)
+    unfiltered = create_app("sqlite://")
+    assert not any(isinstance(route, _PathFilteredRouter) for route in unfiltered.router.routes)
+    expected = _statuses(unfiltered)
+    assert {401, 404, 405} <= set(expected.values())
+    assert _statuses(filtered) == expected
+
+
+def test_a_route_added_after_the_filter_is_found() -> None:
+    app = FastAPI()
+    router = APIRouter()
+    router.add_api_route("/first", lambda: "first")
+    app.include_router(router, prefix="/api/v1")
+    filter_by_path(app.router)
+    client = TestClient(app)
+    assert client.get("/api/v1/later").status_code == 404
+    router.add_api_route("/later", lambda: "later")
+    assert client.get("/api/v1/later").json() == "later"
+    assert client.get("/api/v1/first").json() == "first"
