@@ -32,24 +32,21 @@ benchmark's database), with the machine's busy share, per scenario; then the goa
 zero errors). The CPU figures (from ``/proc``) say what bounds the throughput: two cores give
 2,000 ms of CPU per second to share between the three.
 
-What bounds it (November 2026, two cores shared with other work): CPU. A casebook read costs
-the server about 9 million instructions (callgrind, in process: FastAPI, SQLAlchemy, pydantic,
-some 4,300 Python calls and five database round trips: pool ping, BEGIN, the bearer token with
-its user, the casebook in one statement, COMMIT) and a save about 9.3 million (6,000 calls,
-twelve round trips: the form with its subject, the shared study write lock, one UPDATE that
-also refuses a data lock, the revision, the answer's detail and signatures, the audit chain's
-head and entry); before they cost 22 and 19 million, with 9 and 19 round trips. In CPU time,
-measured by this bench back to back on the same data while other work kept both cores busy
-(load average 10 to 12, which inflates every figure), a read went from 10.7 ms of server CPU
-(PostgreSQL 0.23 ms) to 4.8 ms (0.06 ms), at 163 instead of 111 requests a second, and a save
-from 15.2 ms (PostgreSQL 1.4 ms) to 7.4 ms (0.8 ms), at 122 instead of 67 a second; on a quiet
-machine the earlier figures were 6.4 ms per read and 9.1 ms per save, so by the same ratios
-about 3 and 4.5 ms now (an estimate: no quiet machine to measure on).
+What bounds it (November 2026, two cores): CPU, and for saves also their serial part. A casebook
+read costs the server about 8.1 million instructions (callgrind, in process: FastAPI, SQLAlchemy,
+pydantic and five database round trips: pool ping, BEGIN, the bearer token with its user, the
+casebook in one statement, COMMIT) and a save about 8.35 million (thirteen round trips: the form
+with its subject, the shared study write lock, one UPDATE that also refuses a data lock, the
+revision, the answer's detail and signatures, the audit chain's head and entry); early in
+November they cost 22 and 19 million. On 2026-11-25, on a machine somewhat slower than the one
+the issues' yardsticks were stated for, 60 s without a pause gave reads at 174 a
+second (p95 503 ms, server 5.6 ms CPU per read, machine 97% busy) and saves at 102 a second
+(p95 809 ms, server 10.9 ms, PostgreSQL 1.1 ms, machine 78% busy: saves wait on one another for
+the audit chain's head, which each locks from its audit entry to its commit).
 Fifty clients without a pause wait 50 / throughput on average: p95 < 100 ms needs some 600
 requests a second, about 3 ms of CPU per request in all (server, PostgreSQL, clients), which
-reads come near on a quiet machine and saves do not; with the cores shared, p95 was still
-750 ms (reads) and 850 ms (saves). What is left per request is mostly the framework's (FastAPI
-routing and dependencies, SQLAlchemy's session and ORM loading of the user and the form, the
+neither comes near. What is left per request is mostly the framework's (FastAPI's dependency
+resolution, SQLAlchemy's session and ORM loading of the user and the form, the
 pool's ping) rather than celltrial's. With the pause of a person at a screen
 (``--think-ms 1000``) the load is about 48 requests a second: p95 was 21 ms (reads) and 29 ms
 (saves) on a quiet machine, and 68 to 415 ms while other work kept both cores busy. Wall-clock
