@@ -8,15 +8,13 @@ at the end, so runs never collide.
 
 from __future__ import annotations
 
-import os
 import shutil
-import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, settings
+from scratch_databases import scratch_postgres
 
 # Property tests are deterministic (fixed derivation of examples) and judged on what they find,
 # never on how long an example took on a busy CI machine.
@@ -31,9 +29,6 @@ settings.load_profile("celltrial")
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 SHARED_DATA = SHARED / "data"
-POSTGRES_ADMIN_URL = os.environ.get(
-    "CELLTRIAL_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-)
 
 
 @pytest.fixture(scope="session")
@@ -41,24 +36,6 @@ def shared_data() -> Path:
     """The public reference data sets in ../shared/data."""
     assert SHARED_DATA.is_dir(), f"reference data missing at {SHARED_DATA}"
     return SHARED_DATA
-
-
-@contextmanager
-def scratch_postgres(prefix: str, *, template: str | None = None) -> Iterator[str]:
-    """A new PostgreSQL database (empty, or a copy of ``template``), dropped with its connections."""
-    from sqlalchemy import create_engine, text
-
-    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
-    copy = f' TEMPLATE "{template}"' if template else ""
-    admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as connection:
-            connection.execute(text(f'CREATE DATABASE "{name}"{copy}'))
-        yield POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 @pytest.fixture(scope="session")

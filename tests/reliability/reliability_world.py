@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import create_engine, func, select, text
+from scratch_databases import scratch_postgres
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from celltrial.database import make_engine, session_factory, unit_of_work, upgrade
@@ -56,21 +57,12 @@ class TrialWorld:
 @contextmanager
 def scratch_database(like: str, folder: Path) -> Iterator[str]:
     """A new, empty database of the kind of ``like``: a SQLite file in ``folder``, or a database on
-    the same PostgreSQL server, dropped with its connections at the end. The server connection is
-    checked before each use, so the drop works even after the server was restarted."""
+    the same PostgreSQL server, dropped with its connections at the end (even after a restart)."""
     if like.startswith("sqlite"):
         yield f"sqlite:///{folder / f'scratch_{uuid.uuid4().hex[:8]}.db'}"
         return
-    name = f"celltrial_reliability_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(like, isolation_level="AUTOCOMMIT", pool_pre_ping=True)
-    try:
-        with admin.connect() as connection:
-            connection.execute(text(f'CREATE DATABASE "{name}"'))
-        yield like.rsplit("/", 1)[0] + f"/{name}"
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with scratch_postgres("celltrial_reliability", admin_url=like) as url:
+        yield url
 
 
 def forms_and_chain(session: Session) -> tuple[dict[int, int], dict[int, int], VerifyReport]:

@@ -10,7 +10,6 @@ started again (``pg_ctlcluster``), alone (marker ``exclusive``), and always star
 from __future__ import annotations
 
 import contextlib
-import os
 import subprocess
 import threading
 import time
@@ -25,6 +24,7 @@ import pytest
 from live import live_server
 from pages import log_in, token_headers
 from reliability_world import build_trial, forms_and_chain, scratch_database
+from scratch_databases import POSTGRES_ADMIN_URL
 from sqlalchemy import create_engine, text
 from stress_report import record_stress
 
@@ -34,7 +34,6 @@ from celltrial.study.users import service as users
 from celltrial.web.app import create_app
 from celltrial.web.settings import WebSettings
 
-ADMIN_URL = os.environ.get("CELLTRIAL_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 PROBLEM = "application/problem+json"
 ON_POSTGRESQL = pytest.mark.parametrize(
     "database_url", [pytest.param("postgresql", marks=pytest.mark.postgres)], indirect=True
@@ -217,7 +216,7 @@ def _served(answers: dict[str, httpx.Response]) -> list[str]:
 @contextmanager
 def _database_refusing_connections(url: str) -> Iterator[None]:
     name = url.rsplit("/", 1)[1]
-    admin = create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
+    admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
     try:
         with admin.connect() as connection:
             connection.execute(text(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false'))
@@ -234,7 +233,7 @@ def _database_refusing_connections(url: str) -> Iterator[None]:
 
 def _terminate_connections(url: str) -> int:
     name = url.rsplit("/", 1)[1]
-    admin = create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
+    admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
     try:
         with admin.connect() as connection:
             killed = connection.execute(
@@ -312,7 +311,7 @@ def _cluster() -> list[str]:
 
 def _server_ready(timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
-    probe = create_engine(ADMIN_URL)
+    probe = create_engine(POSTGRES_ADMIN_URL)
     try:
         while True:
             try:
@@ -335,7 +334,10 @@ def test_requests_get_503_problems_while_postgresql_is_stopped_and_succeed_once_
 ) -> None:
     # a database of its own rather than the session's fixtures, whose server connections the
     # restart would break under their teardown
-    with scratch_database(ADMIN_URL, tmp_path) as database_url, _serving(database_url, hammers=8) as served:
+    with (
+        scratch_database(POSTGRES_ADMIN_URL, tmp_path) as database_url,
+        _serving(database_url, hammers=8) as served,
+    ):
         visit = served.visit
         before = visit.all()
         with _hammering(served, 8) as hammers:

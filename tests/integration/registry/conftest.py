@@ -3,23 +3,20 @@
 from __future__ import annotations
 
 import csv
-import os
 import shutil
-import uuid
 from collections.abc import Iterator
+from contextlib import ExitStack
 from importlib import resources
 from pathlib import Path
 
 import pytest
+from scratch_databases import scratch_postgres
 from sqlalchemy.orm import Session, sessionmaker
 
 SNAPSHOT = Path("ctgov/corpus/ptjeong-ONC-CAR-T-Trials-Monitor/snapshots/2026-08-22")
 SAMPLE = Path("ctgov/corpus/ptjeong-ONC-CAR-T-Trials-Monitor/validation_study/sample_v1.json")
 SLICE_IDS = ("NCT07008872", "NCT05716113")
 SLICE_ROWS = 40
-POSTGRES_ADMIN_URL = os.environ.get(
-    "CELLTRIAL_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-)
 
 
 def _copy_rows(source: Path, target: Path, keep: set[str] | None, limit: int | None) -> set[str]:
@@ -71,22 +68,16 @@ def corpus_factory(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, shared_data: Path
 ) -> Iterator[sessionmaker[Session]]:
     """A database holding the whole corpus (trials, sites, sample) and the seed's full record."""
-    from sqlalchemy import create_engine, text
-
     from celltrial.database import make_engine, session_factory, upgrade
     from celltrial.registry import service
 
-    admin = None
-    name = f"celltrial_registry_{uuid.uuid4().hex[:10]}"
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path_factory.mktemp('corpus') / 'corpus.db'}"
-    else:
-        admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
-        with admin.connect() as connection:
-            connection.execute(text(f'CREATE DATABASE "{name}"'))
-        url = POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    engine = make_engine(url)
-    try:
+    with ExitStack() as stack:
+        if request.param == "sqlite":
+            url = f"sqlite:///{tmp_path_factory.mktemp('corpus') / 'corpus.db'}"
+        else:
+            url = stack.enter_context(scratch_postgres("celltrial_registry"))
+        engine = make_engine(url)
+        stack.callback(engine.dispose)
         upgrade(engine)
         factory = session_factory(engine)
         folder = tmp_path_factory.mktemp("sources")
@@ -97,12 +88,6 @@ def corpus_factory(
         service.import_registry(factory=factory, path=shared_data / SAMPLE)
         service.import_registry(factory=factory, path=folder / "seed.json")
         yield factory
-    finally:
-        engine.dispose()
-        if admin is not None:
-            with admin.connect() as connection:
-                connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            admin.dispose()
 
 
 @pytest.fixture

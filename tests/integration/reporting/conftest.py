@@ -9,29 +9,25 @@ tests run on one xdist worker (group ``reporting``).
 
 from __future__ import annotations
 
-import os
 import sys
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from argon2 import PasswordHasher
-from sqlalchemy import create_engine, text
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "study"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from edc_world import ICF_APPROVED, Edc
 from reporting_world import Trial, build_trial
+from scratch_databases import scratch_postgres
 from study_world import build_world
 
 from celltrial.database import make_engine, session_factory, unit_of_work, upgrade
 from celltrial.study.consent import service as consents
 from celltrial.study.trial import service as trials
 from celltrial.study.users import passwords
-
-ADMIN_URL = os.environ.get("CELLTRIAL_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -48,23 +44,8 @@ def reporting_database(
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path_factory.mktemp('reporting') / 'celltrial.db'}"
         return
-    name = f"celltrial_reporting_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    finally:
-        with admin.connect() as connection:
-            connection.execute(
-                text(
-                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                    "WHERE datname = :n AND pid <> pg_backend_pid()"
-                ),
-                {"n": name},
-            )
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-        admin.dispose()
+    with scratch_postgres("celltrial_reporting") as url:
+        yield url
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
