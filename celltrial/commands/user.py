@@ -12,6 +12,7 @@ from celltrial.study.console import DB_OPTION, command_session
 from celltrial.study.sites import service as sites
 from celltrial.study.users import service as users
 from celltrial.study.users.models import UserRead
+from celltrial.textfile import read_text
 
 user_app = typer.Typer(help="Study users and their passwords.", no_args_is_help=True)
 
@@ -24,9 +25,9 @@ def _password(path: Path | None) -> str:
     if path is None:
         return str(typer.prompt("Password", hide_input=True, confirmation_prompt=True))
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except OSError as error:
-        raise InvalidInput(f"cannot read {path}: {error.strerror}", field="--password-file") from None
+        lines = read_text(path).splitlines()
+    except InvalidInput as error:
+        raise InvalidInput(f"{path}: {error.message}", field="--password-file") from None
     if not lines:
         raise InvalidInput(f"{path} is empty", field="--password-file")
     return lines[0]

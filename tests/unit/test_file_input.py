@@ -74,3 +74,25 @@ def test_the_commands_name_a_missing_file_the_same_way(
     err = capsys.readouterr().err
     assert f"{missing}: no such file" in err
     assert "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        pytest.param(None, "no such file", id="missing"),
+        pytest.param(b"\xff\xfesecret\n", "cannot be read: 'utf-8' codec", id="not UTF-8"),
+        pytest.param(b"", "is empty", id="empty"),
+    ],
+)
+def test_a_password_file_that_cannot_serve_is_refused_naming_the_option(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], content: bytes | None, message: str
+) -> None:
+    path = tmp_path / "password.txt"
+    if content is not None:
+        path.write_bytes(content)
+    arguments = ["user", "add", "ana", "--name", "Ana", "--role", "monitor", "--password-file", str(path)]
+    assert main([*arguments, "--db", f"sqlite:///{tmp_path / 'none.db'}"]) == 2
+    err = capsys.readouterr().err
+    assert f"--password-file: {path}" in err
+    assert message in err
+    assert "Traceback" not in err
