@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import re
-import time
 from datetime import timedelta
 from typing import Any
 
 from e2e_world import PASSWORD, World
 from fastapi.testclient import TestClient
 from pages import csrf_of, log_in
+from sqlalchemy import select
 
+from celltrial.database import make_engine, session_factory, unit_of_work
+from celltrial.study.sessions.models import WebSession
 from celltrial.web.app import create_app
 from celltrial.web.settings import WebSettings
 
@@ -118,12 +120,26 @@ def test_logging_out_without_the_csrf_token_is_refused(client: TestClient, world
     assert client.get("/", follow_redirects=False).status_code == 200
 
 
+def _idle_for(url: str, idle: timedelta) -> None:
+    """Every web session's last request moved ``idle`` back, as if nobody had clicked since."""
+    engine = make_engine(url)
+    try:
+        with unit_of_work(session_factory(engine)) as session:
+            for web_session in session.scalars(select(WebSession)):
+                web_session.last_seen_at -= idle
+    finally:
+        engine.dispose()
+
+
 def test_a_session_ends_after_the_idle_timeout(world: World) -> None:
-    app = create_app(world.url, WebSettings(idle_timeout=timedelta(milliseconds=300)))
+    idle = timedelta(minutes=1)
+    app = create_app(world.url, WebSettings(idle_timeout=idle))
     with TestClient(app) as quick:
         log_in(quick, world["data_manager"])
         assert quick.get("/", follow_redirects=False).status_code == 200
-        time.sleep(0.5)
+        _idle_for(world.url, idle - timedelta(seconds=5))
+        assert quick.get("/", follow_redirects=False).status_code == 200
+        _idle_for(world.url, idle + timedelta(seconds=1))
         response = quick.get("/", follow_redirects=False)
     assert response.status_code == 303
     assert "expired=1" in response.headers["location"]
